@@ -1,0 +1,240 @@
+// fergen/backend/cpu/conv2d.hpp: convolution on the CPU by im2col + gemm, with a 1x1 fast path.
+#pragma once
+
+#include <fergen/backend/context.hpp>
+#include <fergen/backend/conv2d.hpp>
+#include <fergen/backend/cpu/blas.hpp>
+#include <fergen/backend/cpu/tensor.hpp>
+#include <fergen/core/parallel.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+FERGEN_BEGIN_NAMESPACE
+namespace ops {
+namespace cpu_conv {
+
+constexpr std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+// The output columns ow whose input column ow*stride + offset lies inside [0, size): [lo, hi).
+struct valid_range {
+  std::int64_t lo, hi;
+};
+constexpr valid_range inside(std::int64_t offset, std::int64_t stride, std::int64_t size, std::int64_t out) {
+  const std::int64_t lo = offset >= 0 ? 0 : ceil_div(-offset, stride);
+  const std::int64_t hi = size - offset > 0 ? ceil_div(size - offset, stride) : 0;
+  return {std::min(lo, out), std::clamp(hi, std::min(lo, out), out)};
+}
+
+// How a batch is cut into independent tasks. With at least as many images as threads, one task per
+// image; otherwise each image is cut into pieces (column ranges for forward and the weight gradient,
+// channel ranges for the data gradient, whose col2im scatters would otherwise collide).
+struct plan {
+  std::int64_t pieces_per_image;
+  std::int64_t tasks;
+  static plan make(std::int64_t images, std::int64_t extent, std::int64_t min_piece) {
+    const std::int64_t threads = thread_count();
+    std::int64_t pieces = images >= threads ? 1 : ceil_div(threads, std::max<std::int64_t>(images, 1));
+    pieces = std::max<std::int64_t>(1, std::min(pieces, extent / std::max<std::int64_t>(min_piece, 1)));
+    return {pieces, images * pieces};
+  }
+  std::int64_t image(std::int64_t task) const { return task / pieces_per_image; }
+  std::pair<std::int64_t, std::int64_t> range(std::int64_t task, std::int64_t extent) const {
+    const std::int64_t piece = task % pieces_per_image;
+    return {extent * piece / pieces_per_image, extent * (piece + 1) / pieces_per_image};
+  }
+};
+
+// Columns [p0, p1) of the im2col matrix of one image: row (c, kh, kw), column p = oh * OW + ow holds
+// x[c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw], or 0 in the padding.
+template <class T>
+void im2col(const T* x, const shape& xs, const conv2d_geometry& g, std::int64_t out_w, std::int64_t p0,
+            std::int64_t p1, T* col) {
+  const std::int64_t width = p1 - p0;
+  for (std::int64_t c = 0; c < xs.c; ++c) {
+    for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) {
+      for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
+        T* dst = col + ((c * g.kernel_h + kh) * g.kernel_w + kw) * width;
+        const valid_range cols = inside(kw * g.dilation_w - g.pad_w, g.stride_w, xs.w, out_w);
+        for (std::int64_t p = p0; p < p1;) {
+          const std::int64_t oh = p / out_w, ow0 = p % out_w;
+          const std::int64_t ow1 = std::min(out_w, ow0 + (p1 - p));
+          T* out = dst + (p - p0);
+          const std::int64_t ih = oh * g.stride_h - g.pad_h + kh * g.dilation_h;
+          if (ih < 0 || ih >= xs.h) {
+            std::fill(out, out + (ow1 - ow0), T{0});
+          } else {
+            const T* src = x + (c * xs.h + ih) * xs.w + kw * g.dilation_w - g.pad_w;
+            const std::int64_t lo = std::clamp(cols.lo, ow0, ow1), hi = std::clamp(cols.hi, lo, ow1);
+            std::fill(out, out + (lo - ow0), T{0});
+            if (g.stride_w == 1) {
+              std::memcpy(out + (lo - ow0), src + lo, static_cast<std::size_t>(hi - lo) * sizeof(T));
+            } else {
+              for (std::int64_t ow = lo; ow < hi; ++ow) out[ow - ow0] = src[ow * g.stride_w];
+            }
+            std::fill(out + (hi - ow0), out + (ow1 - ow0), T{0});
+          }
+          p += ow1 - ow0;
+        }
+      }
+    }
+  }
+}
+
+// The adjoint of im2col for channels [c0, c1): scatter-adds rows of col (all P columns) into x.
+template <class T>
+void col2im(const T* col, const shape& xs, const conv2d_geometry& g, std::int64_t out_h, std::int64_t out_w,
+            std::int64_t c0, std::int64_t c1, T* x) {
+  const std::int64_t width = out_h * out_w;
+  for (std::int64_t c = c0; c < c1; ++c) {
+    for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) {
+      for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
+        const T* src = col + (((c - c0) * g.kernel_h + kh) * g.kernel_w + kw) * width;
+        const valid_range cols = inside(kw * g.dilation_w - g.pad_w, g.stride_w, xs.w, out_w);
+        for (std::int64_t oh = 0; oh < out_h; ++oh) {
+          const std::int64_t ih = oh * g.stride_h - g.pad_h + kh * g.dilation_h;
+          if (ih < 0 || ih >= xs.h) continue;
+          T* dst = x + (c * xs.h + ih) * xs.w + kw * g.dilation_w - g.pad_w;
+          const T* row = src + oh * out_w;
+          for (std::int64_t ow = cols.lo; ow < cols.hi; ++ow) dst[ow * g.stride_w] += row[ow];
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+std::unique_ptr<T[]> scratch(std::int64_t count) {
+  return std::unique_ptr<T[]>(new T[static_cast<std::size_t>(std::max<std::int64_t>(count, 1))]);
+}
+
+}  // namespace cpu_conv
+
+template <real T>
+struct conv2d<cpu<T>> {
+  using tensor_type = tensor<cpu<T>>;
+  using context_type = context<cpu<T>>;
+
+  static void check(const shape& xs, const shape& ws, const conv2d_geometry& g) {
+    g.validate();
+    require(ws.h == g.kernel_h && ws.w == g.kernel_w, "conv2d: weight ", ws, " does not match the ", g.kernel_h,
+            "x", g.kernel_w, " kernel");
+    require(xs.c == ws.c, "conv2d: input ", xs, " has ", xs.c, " channels, the weight ", ws, " expects ", ws.c);
+  }
+
+  static tensor_type forward(context_type&, const tensor_type& x, const tensor_type& weight, const tensor_type* bias,
+                             const conv2d_geometry& g) {
+    const shape xs = x.shape(), ws = weight.shape();
+    check(xs, ws, g);
+    const shape ys = g.output(xs, ws.n);
+    if (bias) require(bias->size() == ws.n, "conv2d: bias of ", bias->size(), " values for ", ws.n, " filters");
+    tensor_type y = tensor_type::uninitialized(ys);
+    const std::int64_t k = ws.c * ws.h * ws.w, p = ys.h * ys.w;
+    const T* w = weight.data();
+    const auto plan = cpu_conv::plan::make(xs.n, p, 256);
+    parallel_for(plan.tasks, [&](std::int64_t task) {
+      const std::int64_t n = plan.image(task);
+      const auto [p0, p1] = plan.range(task, p);
+      const T* xn = x.data() + n * xs.per_sample();
+      T* yn = y.data() + n * ys.per_sample();
+      T beta = 0;
+      if (bias) {
+        for (std::int64_t oc = 0; oc < ys.c; ++oc) std::fill(yn + oc * p + p0, yn + oc * p + p1, bias->data()[oc]);
+        beta = 1;
+      }
+      if (g.pointwise()) {
+        cpu_blas::gemm(false, false, ys.c, p1 - p0, k, T{1}, w, k, xn + p0, p, beta, yn + p0, p);
+      } else {
+        auto col = cpu_conv::scratch<T>(k * (p1 - p0));
+        cpu_conv::im2col(xn, xs, g, ys.w, p0, p1, col.get());
+        cpu_blas::gemm(false, false, ys.c, p1 - p0, k, T{1}, w, k, col.get(), p1 - p0, beta, yn + p0, p);
+      }
+    });
+    return y;
+  }
+
+  static tensor_type backward_data(context_type&, const tensor_type& dy, const tensor_type& weight, const shape& xs,
+                                   const conv2d_geometry& g) {
+    const shape ws = weight.shape(), ys = dy.shape();
+    check(xs, ws, g);
+    require(ys == g.output(xs, ws.n), "conv2d backward: gradient ", ys, " does not match the output ",
+            g.output(xs, ws.n), " of input ", xs);
+    tensor_type dx = g.pointwise() ? tensor_type::uninitialized(xs) : tensor_type(xs);
+    const std::int64_t taps = ws.h * ws.w, k = ws.c * taps, p = ys.h * ys.w;
+    const T* w = weight.data();
+    const auto plan = cpu_conv::plan::make(xs.n, xs.c, 8);
+    parallel_for(plan.tasks, [&](std::int64_t task) {
+      const std::int64_t n = plan.image(task);
+      const auto [c0, c1] = plan.range(task, xs.c);
+      const T* dyn = dy.data() + n * ys.per_sample();
+      T* dxn = dx.data() + n * xs.per_sample();
+      // Rows [c0 * taps, c1 * taps) of weight^T are columns of weight: offset the pointer, keep lda = k.
+      if (g.pointwise()) {
+        cpu_blas::gemm(true, false, c1 - c0, p, ys.c, T{1}, w + c0, k, dyn, p, T{0}, dxn + c0 * p, p);
+      } else {
+        auto col = cpu_conv::scratch<T>((c1 - c0) * taps * p);
+        cpu_blas::gemm(true, false, (c1 - c0) * taps, p, ys.c, T{1}, w + c0 * taps, k, dyn, p, T{0}, col.get(), p);
+        cpu_conv::col2im(col.get(), xs, g, ys.h, ys.w, c0, c1, dxn);
+      }
+    });
+    return dx;
+  }
+
+  // Accumulates into dweight and dbias (either may be null: a frozen parameter gets no gradient).
+  static void backward_weight(context_type&, const tensor_type& dy, const tensor_type& x, const conv2d_geometry& g,
+                              tensor_type* dweight, tensor_type* dbias) {
+    const shape xs = x.shape(), ys = dy.shape();
+    const std::int64_t p = ys.h * ys.w;
+    if (dbias) {
+      require(dbias->size() == ys.c, "conv2d backward: bias gradient of ", dbias->size(), " values for ", ys.c,
+              " filters");
+      T* db = dbias->data();
+      parallel_for(ys.c, [&](std::int64_t oc) {
+        double sum = 0;
+        for (std::int64_t n = 0; n < ys.n; ++n) {
+          const T* row = dy.data() + (n * ys.c + oc) * p;
+          for (std::int64_t i = 0; i < p; ++i) sum += row[i];
+        }
+        db[oc] += static_cast<T>(sum);
+      });
+    }
+    if (!dweight) return;
+    const shape ws = dweight->shape();
+    check(xs, ws, g);
+    require(ys == g.output(xs, ws.n), "conv2d backward: gradient ", ys, " does not match the output ",
+            g.output(xs, ws.n), " of input ", xs);
+    const std::int64_t k = ws.c * ws.h * ws.w;
+    // One accumulator per thread, summed at the end: images contribute to the same weight gradient.
+    const int threads = thread_count();
+    std::vector<std::unique_ptr<T[]>> partial(static_cast<std::size_t>(threads));
+    const auto plan = cpu_conv::plan::make(xs.n, p, 256);
+    parallel_for(plan.tasks, [&](std::int64_t task) {
+      const std::int64_t n = plan.image(task);
+      const auto [p0, p1] = plan.range(task, p);
+      auto& acc = partial[static_cast<std::size_t>(thread_index())];
+      if (!acc) {
+        acc = cpu_conv::scratch<T>(ws.n * k);
+        std::fill(acc.get(), acc.get() + ws.n * k, T{0});
+      }
+      const T* xn = x.data() + n * xs.per_sample();
+      const T* dyn = dy.data() + n * ys.per_sample();
+      if (g.pointwise()) {
+        cpu_blas::gemm(false, true, ws.n, k, p1 - p0, T{1}, dyn + p0, p, xn + p0, p, T{1}, acc.get(), k);
+      } else {
+        auto col = cpu_conv::scratch<T>(k * (p1 - p0));
+        cpu_conv::im2col(xn, xs, g, ys.w, p0, p1, col.get());
+        cpu_blas::gemm(false, true, ws.n, k, p1 - p0, T{1}, dyn + p0, p, col.get(), p1 - p0, T{1}, acc.get(), k);
+      }
+    });
+    T* dw = dweight->data();
+    parallel_for(ws.n * k, [&](std::int64_t i) {
+      for (const auto& acc : partial)
+        if (acc) dw[i] += acc[static_cast<std::size_t>(i)];
+    }, 4096);
+  }
+};
+
+}  // namespace ops
+FERGEN_END_NAMESPACE
