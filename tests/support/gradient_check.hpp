@@ -18,10 +18,13 @@ namespace fergen::testing {
 using cpu64 = cpu<double>;
 using tensor64 = tensor<cpu64>;
 
-inline tensor64 random_tensor(shape s, std::uint64_t seed, double scale = 1.0) {
-  tensor64 t = tensor64::uninitialized(s);
+// Standard normal values times scale, from a seed.
+template <class T = double>
+tensor<cpu<T>> random_tensor(shape s, std::uint64_t seed, double scale = 1.0) {
+  auto t = tensor<cpu<T>>::uninitialized(s);
   const random_stream stream = generator(seed).take();
-  for (std::int64_t i = 0; i < t.size(); ++i) t.data()[i] = scale * stream.normal(static_cast<std::uint64_t>(i));
+  for (std::int64_t i = 0; i < t.size(); ++i)
+    t.data()[i] = static_cast<T>(scale * stream.normal(static_cast<std::uint64_t>(i)));
   return t;
 }
 
