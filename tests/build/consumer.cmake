@@ -1,0 +1,30 @@
+# Builds and runs tests/consumer against fergen, by MODE:
+#   install       installs the build tree BINARY_DIR into a fresh prefix, then find_package(fergen CONFIG)
+#   subdirectory  add_subdirectory(SOURCE_DIR)
+# Run as: cmake -DMODE=... -DSOURCE_DIR=... -DBINARY_DIR=... -DWORK_DIR=... -DGENERATOR=... -P consumer.cmake
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE code)
+  if(NOT code EQUAL 0)
+    string(REPLACE ";" " " shown "${ARGN}")
+    message(FATAL_ERROR "consumer (${MODE}): `${shown}` failed with ${code}")
+  endif()
+endfunction()
+
+set(configure ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${WORK_DIR}/build -G ${GENERATOR}
+    -DCMAKE_BUILD_TYPE=Release)
+if(MODE STREQUAL "install")
+  run(${CMAKE_COMMAND} --install ${BINARY_DIR} --prefix ${WORK_DIR}/prefix)
+  if(NOT EXISTS ${WORK_DIR}/prefix/share/cmake/fergen/fergenConfig.cmake)
+    message(FATAL_ERROR "consumer (install): no fergenConfig.cmake under ${WORK_DIR}/prefix/share/cmake/fergen")
+  endif()
+  run(${configure} -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix)
+elseif(MODE STREQUAL "subdirectory")
+  run(${configure} -DFERGEN_SOURCE_DIR=${SOURCE_DIR})
+else()
+  message(FATAL_ERROR "consumer: unknown MODE '${MODE}'")
+endif()
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
+run(${WORK_DIR}/build/consumer)
