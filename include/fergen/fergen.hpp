@@ -1,0 +1,44 @@
+// fergen/fergen.hpp: the whole CPU library in one include.
+//
+// fergen builds synthetic facial-expression databases with a class-conditional diffusion model and judges
+// them with VGG-16, ResNet-50 and Inception-V3. This header brings in every CPU layer of the library; the
+// CUDA backend is added by compiling with nvcc and FERGEN_WITH_CUDA. docs/ARCHITECTURE.md is the map.
+#pragma once
+
+#include <fergen/config.hpp>
+
+// core: shapes, tensors, errors, randomness, parallel loops, array files
+#include <fergen/core/error.hpp>
+#include <fergen/core/npy.hpp>
+#include <fergen/core/npz.hpp>
+#include <fergen/core/parallel.hpp>
+#include <fergen/core/rng.hpp>
+#include <fergen/core/shape.hpp>
+#include <fergen/core/tensor.hpp>
+#include <fergen/core/traits.hpp>
+
+// backend: the CPU policy, its tensor, and the ops
+#include <fergen/backend/backend.hpp>
+#include <fergen/backend/context.hpp>
+#include <fergen/backend/cpu/cpu.hpp>
+#include <fergen/backend/cpu/tensor.hpp>
+
+// nn: layers, composites, parameters, losses, weights
+#include <fergen/nn/activation.hpp>
+#include <fergen/nn/concat.hpp>
+#include <fergen/nn/conv2d.hpp>
+#include <fergen/nn/dropout.hpp>
+#include <fergen/nn/flatten.hpp>
+#include <fergen/nn/freeze.hpp>
+#include <fergen/nn/identity.hpp>
+#include <fergen/nn/initialize.hpp>
+#include <fergen/nn/layer.hpp>
+#include <fergen/nn/linear.hpp>
+#include <fergen/nn/losses.hpp>
+#include <fergen/nn/named.hpp>
+#include <fergen/nn/parameter.hpp>
+#include <fergen/nn/parameters.hpp>
+#include <fergen/nn/repeat.hpp>
+#include <fergen/nn/residual.hpp>
+#include <fergen/nn/sequential.hpp>
+#include <fergen/nn/state_dict.hpp>
