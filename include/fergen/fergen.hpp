@@ -42,3 +42,10 @@
 #include <fergen/nn/residual.hpp>
 #include <fergen/nn/sequential.hpp>
 #include <fergen/nn/state_dict.hpp>
+
+// optim: optimisers, gradient clipping, weight averaging, learning-rate schedules
+#include <fergen/optim/adam.hpp>
+#include <fergen/optim/clip_grad_norm.hpp>
+#include <fergen/optim/ema.hpp>
+#include <fergen/optim/lr_schedule.hpp>
+#include <fergen/optim/sgd.hpp>

@@ -42,9 +42,20 @@ struct arithmetic<cpu<T>> {
     return y;
   }
 
+  // Summed in double over fixed blocks, so the result does not depend on the number of threads.
   static double sum_squares(context_type&, const tensor_type& x) {
+    constexpr std::int64_t block = 65536;
+    const std::int64_t blocks = (x.size() + block - 1) / block;
+    std::vector<double> partial(static_cast<std::size_t>(blocks));
+    const T* v = x.data();
+    parallel_for(blocks, [&](std::int64_t b) {
+      double sum = 0;
+      for (std::int64_t i = b * block, end = std::min(x.size(), i + block); i < end; ++i)
+        sum += static_cast<double>(v[i]) * static_cast<double>(v[i]);
+      partial[static_cast<std::size_t>(b)] = sum;
+    });
     double total = 0;
-    for (T v : x.values()) total += static_cast<double>(v) * static_cast<double>(v);
+    for (double p : partial) total += p;
     return total;
   }
 
