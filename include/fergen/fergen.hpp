@@ -25,16 +25,21 @@
 
 // nn: layers, composites, parameters, losses, weights
 #include <fergen/nn/activation.hpp>
+#include <fergen/nn/adaptive_avg_pool2d.hpp>
+#include <fergen/nn/avg_pool2d.hpp>
+#include <fergen/nn/batch_norm2d.hpp>
 #include <fergen/nn/concat.hpp>
 #include <fergen/nn/conv2d.hpp>
 #include <fergen/nn/dropout.hpp>
 #include <fergen/nn/flatten.hpp>
 #include <fergen/nn/freeze.hpp>
+#include <fergen/nn/group_norm.hpp>
 #include <fergen/nn/identity.hpp>
 #include <fergen/nn/initialize.hpp>
 #include <fergen/nn/layer.hpp>
 #include <fergen/nn/linear.hpp>
 #include <fergen/nn/losses.hpp>
+#include <fergen/nn/max_pool2d.hpp>
 #include <fergen/nn/named.hpp>
 #include <fergen/nn/parameter.hpp>
 #include <fergen/nn/parameters.hpp>
@@ -42,6 +47,7 @@
 #include <fergen/nn/residual.hpp>
 #include <fergen/nn/sequential.hpp>
 #include <fergen/nn/state_dict.hpp>
+#include <fergen/nn/upsample_nearest.hpp>
 
 // optim: optimisers, gradient clipping, weight averaging, learning-rate schedules
 #include <fergen/optim/adam.hpp>

@@ -60,7 +60,7 @@ TEST_CASE("conv2d forward and backward equal PyTorch in float64") { compare_with
 TEST_CASE("conv2d gradients match finite differences") {
   using B = cpu<double>;
   struct geometry_case {
-    const char* name;
+    std::string name;
     shape input;
     std::int64_t out;
     nn::conv2d_options options;

@@ -43,9 +43,7 @@ class batch_norm2d {
       require(*options.momentum >= 0 && *options.momentum <= 1, describe(), ": momentum must lie in [0, 1], got ",
               *options.momentum, " (PyTorch's convention: the weight of the new batch)");
     if (options.affine) {
-      // Filled now as well as by rule, so a layer works before nn::initialize runs.
-      weight_.emplace(dims{channels}, init_rule::constant(1));
-      weight_->value = tensor_type::full(weight_->dims.storage(), value_type(1));
+      weight_.emplace(dims{channels}, init_rule::constant(1));  // constant rules apply at construction
       bias_.emplace(dims{channels}, init_rule::constant(0));
     }
     if (options.track_running_stats) {

@@ -67,8 +67,13 @@ struct parameter {
   bool frozen = false;
 
   parameter() = default;
+  // A constant rule (BatchNorm's weight = 1, biases = 0) is applied at once; random rules wait for
+  // nn::initialize(net, seed), which draws every parameter of a network from one seed.
   parameter(nn::dims d, init_rule rule)
-      : value(d.storage()), grad(d.storage()), dims(std::move(d)), init(rule) {}
+      : value(tensor<Backend>::full(d.storage(), rule.distribution == init_rule::kind::constant
+                                                     ? static_cast<typename Backend::value_type>(rule.a)
+                                                     : typename Backend::value_type{0})),
+        grad(d.storage()), dims(std::move(d)), init(rule) {}
 
   parameter(const parameter& other)
       : value(other.value.clone()), grad(other.grad.clone()), dims(other.dims), init(other.init),
