@@ -1,4 +1,5 @@
-// fergen/backend/cpu/conv2d.hpp: convolution on the CPU by im2col + gemm, with a 1x1 fast path.
+// fergen/backend/cpu/conv2d.hpp: convolution on the CPU by im2col + gemm: per image for large maps (with a
+// copy-free 1x1 path), as one product over the whole batch for small maps.
 #pragma once
 
 #include <fergen/backend/context.hpp>
@@ -28,9 +29,10 @@ constexpr valid_range inside(std::int64_t offset, std::int64_t stride, std::int6
   return {std::min(lo, out), std::clamp(hi, std::min(lo, out), out)};
 }
 
-// How a batch is cut into independent tasks. With at least as many images as threads, one task per
-// image; otherwise each image is cut into pieces (column ranges for forward and the weight gradient,
-// channel ranges for the data gradient, whose col2im scatters would otherwise collide).
+// How a batch is cut into independent tasks (for maps of at least batch_product_below pixels). With at
+// least as many images as threads, one task per image; otherwise each image is cut into pieces (column
+// ranges for forward and the weight gradient, channel ranges for the data gradient, whose col2im scatters
+// would otherwise collide).
 struct plan {
   std::int64_t pieces_per_image;
   std::int64_t tasks;
@@ -48,15 +50,14 @@ struct plan {
 };
 
 // Columns [p0, p1) of the im2col matrix of one image: row (c, kh, kw), column p = oh * OW + ow holds
-// x[c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw], or 0 in the padding.
+// x[c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw], or 0 in the padding. Rows are `stride` apart in col.
 template <class T>
 void im2col(const T* x, const shape& xs, const conv2d_geometry& g, std::int64_t out_w, std::int64_t p0,
-            std::int64_t p1, T* col) {
-  const std::int64_t width = p1 - p0;
+            std::int64_t p1, T* col, std::int64_t stride) {
   for (std::int64_t c = 0; c < xs.c; ++c) {
     for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) {
       for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
-        T* dst = col + ((c * g.kernel_h + kh) * g.kernel_w + kw) * width;
+        T* dst = col + ((c * g.kernel_h + kh) * g.kernel_w + kw) * stride;
         const valid_range cols = inside(kw * g.dilation_w - g.pad_w, g.stride_w, xs.w, out_w);
         for (std::int64_t p = p0; p < p1;) {
           const std::int64_t oh = p / out_w, ow0 = p % out_w;
@@ -83,15 +84,15 @@ void im2col(const T* x, const shape& xs, const conv2d_geometry& g, std::int64_t 
   }
 }
 
-// The adjoint of im2col for channels [c0, c1): scatter-adds rows of col (all P columns) into x.
+// The adjoint of im2col for channels [c0, c1): scatter-adds rows of col (all P columns, rows `stride`
+// apart) into x.
 template <class T>
 void col2im(const T* col, const shape& xs, const conv2d_geometry& g, std::int64_t out_h, std::int64_t out_w,
-            std::int64_t c0, std::int64_t c1, T* x) {
-  const std::int64_t width = out_h * out_w;
+            std::int64_t c0, std::int64_t c1, T* x, std::int64_t stride) {
   for (std::int64_t c = c0; c < c1; ++c) {
     for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) {
       for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
-        const T* src = col + (((c - c0) * g.kernel_h + kh) * g.kernel_w + kw) * width;
+        const T* src = col + (((c - c0) * g.kernel_h + kh) * g.kernel_w + kw) * stride;
         const valid_range cols = inside(kw * g.dilation_w - g.pad_w, g.stride_w, xs.w, out_w);
         for (std::int64_t oh = 0; oh < out_h; ++oh) {
           const std::int64_t ih = oh * g.stride_h - g.pad_h + kh * g.dilation_h;
@@ -108,6 +109,27 @@ void col2im(const T* col, const shape& xs, const conv2d_geometry& g, std::int64_
 template <class T>
 std::unique_ptr<T[]> scratch(std::int64_t count) {
   return std::unique_ptr<T[]>(new T[static_cast<std::size_t>(std::max<std::int64_t>(count, 1))]);
+}
+
+// Small feature maps (ResNet's last stages: 10x10, 5x5) would give per-image products only P columns wide,
+// too narrow for the BLAS kernels to run at speed. For them the whole batch becomes one product over N*P
+// columns, which the threads split; the copies in and out of that layout are cheap at these sizes.
+constexpr std::int64_t batch_product_below = 256;  // output pixels per map; measured with bench_core
+
+// [N, C, P] <-> [C, N*P]: the layout of the batch product.
+template <class T>
+void to_channel_major(const T* src, std::int64_t n, std::int64_t c, std::int64_t p, T* dst) {
+  parallel_for(n * c, [&](std::int64_t i) {
+    const std::int64_t image = i / c, channel = i % c;
+    std::copy_n(src + i * p, p, dst + (channel * n + image) * p);
+  }, 64);
+}
+template <class T>
+void from_channel_major(const T* src, std::int64_t n, std::int64_t c, std::int64_t p, T* dst) {
+  parallel_for(n * c, [&](std::int64_t i) {
+    const std::int64_t image = i / c, channel = i % c;
+    std::copy_n(src + (channel * n + image) * p, p, dst + i * p);
+  }, 64);
 }
 
 }  // namespace cpu_conv
@@ -133,6 +155,23 @@ struct conv2d<cpu<T>> {
     tensor_type y = tensor_type::uninitialized(ys);
     const std::int64_t k = ws.c * ws.h * ws.w, p = ys.h * ys.w;
     const T* w = weight.data();
+    if (p < cpu_conv::batch_product_below) {
+      const std::int64_t np = xs.n * p;
+      auto col = cpu_conv::scratch<T>(k * np), out = cpu_conv::scratch<T>(ys.c * np);
+      parallel_for(xs.n, [&](std::int64_t n) {
+        cpu_conv::im2col(x.data() + n * xs.per_sample(), xs, g, ys.w, 0, p, col.get() + n * p, np);
+      });
+      cpu_blas::parallel_gemm(false, false, ys.c, np, k, T{1}, w, k, col.get(), np, T{0}, out.get(), np);
+      cpu_conv::from_channel_major(out.get(), ys.n, ys.c, p, y.data());
+      if (bias) {
+        parallel_for(ys.n * ys.c, [&](std::int64_t i) {
+          T* row = y.data() + i * p;
+          const T b = bias->data()[i % ys.c];
+          for (std::int64_t j = 0; j < p; ++j) row[j] += b;
+        }, 64);
+      }
+      return y;
+    }
     const auto plan = cpu_conv::plan::make(xs.n, p, 256);
     parallel_for(plan.tasks, [&](std::int64_t task) {
       const std::int64_t n = plan.image(task);
@@ -148,7 +187,7 @@ struct conv2d<cpu<T>> {
         cpu_blas::gemm(false, false, ys.c, p1 - p0, k, T{1}, w, k, xn + p0, p, beta, yn + p0, p);
       } else {
         auto col = cpu_conv::scratch<T>(k * (p1 - p0));
-        cpu_conv::im2col(xn, xs, g, ys.w, p0, p1, col.get());
+        cpu_conv::im2col(xn, xs, g, ys.w, p0, p1, col.get(), p1 - p0);
         cpu_blas::gemm(false, false, ys.c, p1 - p0, k, T{1}, w, k, col.get(), p1 - p0, beta, yn + p0, p);
       }
     });
@@ -161,9 +200,20 @@ struct conv2d<cpu<T>> {
     check(xs, ws, g);
     require(ys == g.output(xs, ws.n), "conv2d backward: gradient ", ys, " does not match the output ",
             g.output(xs, ws.n), " of input ", xs);
-    tensor_type dx = g.pointwise() ? tensor_type::uninitialized(xs) : tensor_type(xs);
     const std::int64_t taps = ws.h * ws.w, k = ws.c * taps, p = ys.h * ys.w;
     const T* w = weight.data();
+    if (p < cpu_conv::batch_product_below) {
+      tensor_type dx(xs);
+      const std::int64_t np = xs.n * p;
+      auto dyc = cpu_conv::scratch<T>(ys.c * np), col = cpu_conv::scratch<T>(k * np);
+      cpu_conv::to_channel_major(dy.data(), ys.n, ys.c, p, dyc.get());
+      cpu_blas::parallel_gemm(true, false, k, np, ys.c, T{1}, w, k, dyc.get(), np, T{0}, col.get(), np);
+      parallel_for(xs.n, [&](std::int64_t n) {
+        cpu_conv::col2im(col.get() + n * p, xs, g, ys.h, ys.w, 0, xs.c, dx.data() + n * xs.per_sample(), np);
+      });
+      return dx;
+    }
+    tensor_type dx = g.pointwise() ? tensor_type::uninitialized(xs) : tensor_type(xs);
     const auto plan = cpu_conv::plan::make(xs.n, xs.c, 8);
     parallel_for(plan.tasks, [&](std::int64_t task) {
       const std::int64_t n = plan.image(task);
@@ -176,7 +226,7 @@ struct conv2d<cpu<T>> {
       } else {
         auto col = cpu_conv::scratch<T>((c1 - c0) * taps * p);
         cpu_blas::gemm(true, false, (c1 - c0) * taps, p, ys.c, T{1}, w + c0 * taps, k, dyn, p, T{0}, col.get(), p);
-        cpu_conv::col2im(col.get(), xs, g, ys.h, ys.w, c0, c1, dxn);
+        cpu_conv::col2im(col.get(), xs, g, ys.h, ys.w, c0, c1, dxn, p);
       }
     });
     return dx;
@@ -206,6 +256,17 @@ struct conv2d<cpu<T>> {
     require(ys == g.output(xs, ws.n), "conv2d backward: gradient ", ys, " does not match the output ",
             g.output(xs, ws.n), " of input ", xs);
     const std::int64_t k = ws.c * ws.h * ws.w;
+    if (p < cpu_conv::batch_product_below) {
+      const std::int64_t np = xs.n * p;
+      auto dyc = cpu_conv::scratch<T>(ys.c * np), col = cpu_conv::scratch<T>(k * np);
+      cpu_conv::to_channel_major(dy.data(), ys.n, ys.c, p, dyc.get());
+      parallel_for(xs.n, [&](std::int64_t n) {
+        cpu_conv::im2col(x.data() + n * xs.per_sample(), xs, g, ys.w, 0, p, col.get() + n * p, np);
+      });
+      // Blocks of the product write disjoint parts of the gradient: it accumulates in place.
+      cpu_blas::parallel_gemm(false, true, ws.n, k, np, T{1}, dyc.get(), np, col.get(), np, T{1}, dweight->data(), k);
+      return;
+    }
     // One accumulator per thread, summed at the end: images contribute to the same weight gradient.
     const int threads = thread_count();
     std::vector<std::unique_ptr<T[]>> partial(static_cast<std::size_t>(threads));
@@ -224,7 +285,7 @@ struct conv2d<cpu<T>> {
         cpu_blas::gemm(false, true, ws.n, k, p1 - p0, T{1}, dyn + p0, p, xn + p0, p, T{1}, acc.get(), k);
       } else {
         auto col = cpu_conv::scratch<T>(k * (p1 - p0));
-        cpu_conv::im2col(xn, xs, g, ys.w, p0, p1, col.get());
+        cpu_conv::im2col(xn, xs, g, ys.w, p0, p1, col.get(), p1 - p0);
         cpu_blas::gemm(false, true, ws.n, k, p1 - p0, T{1}, dyn + p0, p, col.get(), p1 - p0, T{1}, acc.get(), k);
       }
     });
