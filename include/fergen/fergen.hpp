@@ -13,6 +13,7 @@
 #include <fergen/core/npz.hpp>
 #include <fergen/core/parallel.hpp>
 #include <fergen/core/rng.hpp>
+#include <fergen/core/tensor_npy.hpp>
 #include <fergen/core/shape.hpp>
 #include <fergen/core/tensor.hpp>
 #include <fergen/core/traits.hpp>

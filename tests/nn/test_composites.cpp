@@ -93,6 +93,15 @@ TEST_CASE("repeat builds independent blocks, by factory or from a prototype") {
   CHECK(copies[0].weight().value.data()[0] == 1.0);  // copies do not share parameters
 }
 
+TEST_CASE("find_parameter returns a parameter by its dotted name; an unknown name lists the known ones") {
+  nn::sequential net{nn::conv2d<B>(1, 2, {.kernel = 1}), make_block(2, 2, 1)};
+  CHECK(&nn::find_parameter(net, "1.downsample.0.weight") == &net.get<1>().shortcut().get<0>().weight());
+  CHECK_THROWS_WITH_AS(nn::find_parameter(net, "1.conv3.weight"),
+                       doctest::Contains("no parameter named '1.conv3.weight'; the network has: 0.weight, 0.bias, "
+                                         "1.conv1.weight, 1.conv2.weight, 1.downsample.0.weight"),
+                       error);
+}
+
 TEST_CASE("a copied network owns its parameters") {
   nn::sequential a{nn::conv2d<B>(1, 1, {.kernel = 1})};
   nn::initialize(a, 1);

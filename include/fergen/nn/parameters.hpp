@@ -47,6 +47,25 @@ std::int64_t parameter_count(Net& net, bool trainable_only = false) {
   return count;
 }
 
+// The parameter called `name` ("layer1.0.conv1.weight"). An unknown name is an error that lists the names
+// the network does have, so a typo or a wrong prefix shows at once.
+template <class Net>
+parameter<typename Net::backend>& find_parameter(Net& net, std::string_view name) {
+  parameter<typename Net::backend>* found = nullptr;
+  std::vector<std::string> names;
+  for_each_parameter(net, [&](std::string_view n, auto& p) {
+    if (n == name) found = &p;
+    names.emplace_back(n);
+  });
+  if (!found) {
+    std::string known;
+    for (std::size_t i = 0; i < names.size() && i < 12; ++i) known += (i ? ", " : "") + names[i];
+    if (names.size() > 12) known += str(", ... (", names.size(), " in all)");
+    fail("no parameter named '", name, "'; the network has: ", known.empty() ? "none" : known);
+  }
+  return *found;
+}
+
 // Backward accumulates into gradients; clear them before each step.
 template <class Net>
 void zero_grad(Net& net) {
