@@ -9,6 +9,7 @@
 #include <fergen/core/tensor.hpp>
 #include <fergen/nn/parameter.hpp>
 #include <fergen/nn/parameters.hpp>
+#include <fergen/optim/parameter_state.hpp>
 
 #include <cmath>
 #include <concepts>
@@ -66,14 +67,14 @@ class adam {
   void step(context<B>& ctx, Net& net) {
     static_assert(std::same_as<typename Net::backend, B>, "adam<B>::step: the network runs on another backend");
     nn::for_each_parameter(net, [&](std::string_view name, nn::parameter<B>& p) {
-      if (!p.frozen) check(name, p);
+      if (!p.frozen) state_.check(options_.name(), name, p);
     });
     ops::adam_step_options o{options_.lr,           options_.beta1,
                              options_.beta2,        options_.eps,
                              options_.weight_decay, options_.decoupled_weight_decay};
     nn::for_each_parameter(net, [&](std::string_view name, nn::parameter<B>& p) {
       if (p.frozen) return;
-      entry& e = state_for(name, p.value.shape());
+      entry& e = state_.get(name, p.value.shape(), make_entry);
       o.step = e.step + 1;
       ops::optimizer_steps<B>::adam_step(ctx, p.value, p.grad, e.exp_avg, e.exp_avg_sq, o);
       e.step = o.step;
@@ -97,11 +98,11 @@ class adam {
   // parameter-name order. Restoring into a fresh optimiser calls create_state(net) first.
   template <class V>
   void visit_state(V&& v) {
-    for (auto& [name, e] : state_) {
+    state_.for_each([&](const std::string& name, entry& e) {
       v(name + ".exp_avg", e.exp_avg);
       v(name + ".exp_avg_sq", e.exp_avg_sq);
       v(name + ".step", e.step);
-    }
+    });
     v(std::string("steps"), steps_);
   }
 
@@ -110,37 +111,25 @@ class adam {
   template <class Net>
   void create_state(Net& net) {
     static_assert(std::same_as<typename Net::backend, B>, "adam<B>::create_state: the network runs on another backend");
-    nn::for_each_parameter(net, [&](std::string_view name, nn::parameter<B>& p) { state_for(name, p.value.shape()); });
+    nn::for_each_parameter(net, [&](std::string_view name, nn::parameter<B>& p) {
+      state_.get(name, p.value.shape(), make_entry);
+    });
   }
 
   // Whether a parameter has state (it has been updated, or create_state made it).
-  bool has_state(std::string_view name) const { return state_.find(name) != state_.end(); }
+  bool has_state(std::string_view name) const { return state_.contains(name); }
 
  private:
   struct entry {
-    shape value_shape;
     tensor_type exp_avg;
     tensor_type exp_avg_sq;
     std::int64_t step = 0;
   };
 
-  void check(std::string_view name, const nn::parameter<B>& p) const {
-    require(p.grad.shape() == p.value.shape(), options_.name(), ": parameter '", name, "' is ", p.value.shape(),
-            " but its gradient is ", p.grad.shape());
-    const auto it = state_.find(name);
-    require(it == state_.end() || it->second.value_shape == p.value.shape(), options_.name(), ": parameter '", name,
-            "' changed shape from ", it == state_.end() ? shape{} : it->second.value_shape, " to ", p.value.shape(),
-            " since its optimiser state was created");
-  }
-
-  entry& state_for(std::string_view name, const shape& s) {
-    auto it = state_.find(name);
-    if (it == state_.end()) it = state_.emplace(std::string(name), entry{s, tensor_type(s), tensor_type(s), 0}).first;
-    return it->second;
-  }
+  static entry make_entry(const shape& s) { return entry{tensor_type(s), tensor_type(s), 0}; }
 
   adam_options options_;
-  std::map<std::string, entry, std::less<>> state_;
+  parameter_state<entry> state_;
   std::int64_t steps_ = 0;
 };
 

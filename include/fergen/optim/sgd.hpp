@@ -9,6 +9,7 @@
 #include <fergen/core/tensor.hpp>
 #include <fergen/nn/parameter.hpp>
 #include <fergen/nn/parameters.hpp>
+#include <fergen/optim/parameter_state.hpp>
 
 #include <cmath>
 #include <concepts>
@@ -64,14 +65,14 @@ class sgd {
   void step(context<B>& ctx, Net& net) {
     static_assert(std::same_as<typename Net::backend, B>, "sgd<B>::step: the network runs on another backend");
     nn::for_each_parameter(net, [&](std::string_view name, nn::parameter<B>& p) {
-      if (!p.frozen) check(name, p);
+      if (!p.frozen) state_.check("sgd", name, p);
     });
     const ops::sgd_step_options o{options_.lr, options_.momentum, options_.dampening, options_.weight_decay,
                                   options_.nesterov};
     const bool momentum = options_.momentum != 0;
     nn::for_each_parameter(net, [&](std::string_view name, nn::parameter<B>& p) {
       if (p.frozen) return;
-      entry& e = state_for(name, p.value.shape());
+      entry& e = state_.get(name, p.value.shape(), make_entry());
       ops::optimizer_steps<B>::sgd_step(ctx, p.value, p.grad, momentum ? &e.momentum_buffer : nullptr, o,
                                         e.step == 0);
       ++e.step;
@@ -97,10 +98,10 @@ class sgd {
   // copies into the tensors this visits.
   template <class V>
   void visit_state(V&& v) {
-    for (auto& [name, e] : state_) {
+    state_.for_each([&](const std::string& name, entry& e) {
       if (options_.momentum != 0) v(name + ".momentum_buffer", e.momentum_buffer);
       v(name + ".step", e.step);
-    }
+    });
     v(std::string("steps"), steps_);
   }
 
@@ -109,39 +110,28 @@ class sgd {
   template <class Net>
   void create_state(Net& net) {
     static_assert(std::same_as<typename Net::backend, B>, "sgd<B>::create_state: the network runs on another backend");
-    nn::for_each_parameter(net, [&](std::string_view name, nn::parameter<B>& p) { state_for(name, p.value.shape()); });
+    nn::for_each_parameter(net, [&](std::string_view name, nn::parameter<B>& p) {
+      state_.get(name, p.value.shape(), make_entry());
+    });
   }
 
   // Whether a parameter has state (it has been updated, or create_state made it).
-  bool has_state(std::string_view name) const { return state_.find(name) != state_.end(); }
+  bool has_state(std::string_view name) const { return state_.contains(name); }
 
  private:
   struct entry {
-    shape value_shape;
     tensor_type momentum_buffer;  // empty without momentum
     std::int64_t step = 0;
   };
 
-  void check(std::string_view name, const nn::parameter<B>& p) const {
-    require(p.grad.shape() == p.value.shape(), "sgd: parameter '", name, "' is ", p.value.shape(),
-            " but its gradient is ", p.grad.shape());
-    const auto it = state_.find(name);
-    require(it == state_.end() || it->second.value_shape == p.value.shape(), "sgd: parameter '", name,
-            "' changed shape from ", it == state_.end() ? shape{} : it->second.value_shape, " to ", p.value.shape(),
-            " since its optimiser state was created");
-  }
-
-  entry& state_for(std::string_view name, const shape& s) {
-    auto it = state_.find(name);
-    if (it == state_.end()) {
-      entry e{s, options_.momentum != 0 ? tensor_type(s) : tensor_type(), 0};
-      it = state_.emplace(std::string(name), std::move(e)).first;
-    }
-    return it->second;
+  auto make_entry() const {
+    return [momentum = options_.momentum != 0](const shape& s) {
+      return entry{momentum ? tensor_type(s) : tensor_type(), 0};
+    };
   }
 
   sgd_options options_;
-  std::map<std::string, entry, std::less<>> state_;
+  parameter_state<entry> state_;
   std::int64_t steps_ = 0;
 };
 
