@@ -16,7 +16,7 @@ packages=(
 )
 case "${1:-}" in
   "") ;;
-  --tests) packages+=(python3 python3-numpy python3-torch python3-scipy clang libclang-rt-14-dev libomp-14-dev) ;;
+  --tests) packages+=(python3 python3-numpy python3-torch python3-scipy python3-openpyxl python3-pil clang libclang-rt-14-dev libomp-14-dev) ;;
   *) echo "usage: $0 [--tests]" >&2; exit 2 ;;
 esac
 
