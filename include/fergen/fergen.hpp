@@ -50,6 +50,35 @@
 #include <fergen/nn/state_dict.hpp>
 #include <fergen/nn/upsample_nearest.hpp>
 
+// data: images, resizing, datasets and their loaders, the procedural faces, splits, the batch loader
+#include <fergen/core/zip.hpp>
+#include <fergen/data/augmentation_policy.hpp>
+#include <fergen/data/batch_loader.hpp>
+#include <fergen/data/casme2.hpp>
+#include <fergen/data/casme2_sheet.hpp>
+#include <fergen/data/color.hpp>
+#include <fergen/data/csv.hpp>
+#include <fergen/data/dataset.hpp>
+#include <fergen/data/error_policy.hpp>
+#include <fergen/data/face_model.hpp>
+#include <fergen/data/image.hpp>
+#include <fergen/data/image_folder.hpp>
+#include <fergen/data/image_io.hpp>
+#include <fergen/data/leakage.hpp>
+#include <fergen/data/procedural_faces.hpp>
+#include <fergen/data/resize.hpp>
+#include <fergen/data/split.hpp>
+#include <fergen/data/xlsx.hpp>
+
+// augment: Keras ImageDataGenerator policies
+#include <fergen/augment/affine.hpp>
+#include <fergen/augment/compose.hpp>
+#include <fergen/augment/fill_mode.hpp>
+#include <fergen/augment/policies.hpp>
+#include <fergen/augment/policy.hpp>
+#include <fergen/augment/study.hpp>
+#include <fergen/augment/transform.hpp>
+
 // optim: optimisers, gradient clipping, weight averaging, learning-rate schedules
 #include <fergen/optim/adam.hpp>
 #include <fergen/optim/clip_grad_norm.hpp>

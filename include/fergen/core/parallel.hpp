@@ -30,6 +30,15 @@ inline int thread_index() {
 #endif
 }
 
+// For threads that fergen does not start through OpenMP (a batch loader's std::thread workers): each is a
+// new OpenMP initial thread that would otherwise start a team of its own in every kernel, putting
+// workers x OpenMP threads on the cores. The setting is per thread; other threads keep theirs.
+inline void use_one_thread_here() {
+#if defined(_OPENMP)
+  omp_set_num_threads(1);
+#endif
+}
+
 // Runs body(i) for i in [0, count), statically partitioned. Work smaller than min_per_thread items per
 // thread stays on the calling thread: waking workers costs more than tiny loops gain. The body must not
 // throw (an exception cannot cross an OpenMP region); kernels validate their arguments before the loop.

@@ -2,12 +2,13 @@
 // resized and augmented by background workers, identical whatever the number of workers.
 #pragma once
 
-#include <fergen/augment/policy.hpp>
 #include <fergen/backend/cpu/tensor.hpp>
 #include <fergen/core/error.hpp>
+#include <fergen/core/parallel.hpp>
 #include <fergen/core/rng.hpp>
 #include <fergen/core/shape.hpp>
 #include <fergen/core/tensor.hpp>
+#include <fergen/data/augmentation_policy.hpp>
 #include <fergen/data/color.hpp>
 #include <fergen/data/dataset.hpp>
 #include <fergen/data/image.hpp>
@@ -29,10 +30,6 @@
 #include <utility>
 #include <vector>
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
-
 FERGEN_BEGIN_NAMESPACE
 namespace data {
 
@@ -51,15 +48,6 @@ inline std::uint64_t loader_seed(std::uint64_t seed, std::int64_t epoch, loader_
   const philox_block b = random_stream{seed, static_cast<std::uint64_t>(epoch) * 2 + static_cast<std::uint64_t>(what)}
                              .block(static_cast<std::uint64_t>(position));
   return (std::uint64_t{b.v[0]} << 32) | b.v[1];
-}
-
-// A worker prepares one image at a time; the resize and the warp would otherwise start an OpenMP team from
-// every worker (each std::thread is a new OpenMP initial thread), putting workers x OMP threads on the
-// cores. The setting is per thread: the caller's OpenMP threads are untouched.
-inline void single_threaded_kernels() {
-#if defined(_OPENMP)
-  omp_set_num_threads(1);
-#endif
 }
 
 }  // namespace detail
@@ -84,7 +72,7 @@ inline void single_threaded_kernels() {
 // An exception in a worker (a policy that throws, an image of the wrong size) reaches the caller of next()
 // at the batch where it happened, as the same object (a fergen::error stays that error); the epoch then
 // stops, and next() throws it again until start_epoch.
-template <class Backend, augment::policy Policy = augment::none>
+template <class Backend, augmentation_policy Policy = no_augmentation>
 class batch_loader {
  public:
   using value_type = typename Backend::value_type;
@@ -248,7 +236,7 @@ class batch_loader {
   }
 
   void work() noexcept {
-    detail::single_threaded_kernels();
+    use_one_thread_here();  // one image at a time per worker
     const std::int64_t window = std::max(options_.prefetch, options_.workers);
     for (;;) {
       std::int64_t b = 0;

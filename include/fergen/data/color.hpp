@@ -12,21 +12,6 @@
 FERGEN_BEGIN_NAMESPACE
 namespace data {
 
-namespace detail {
-
-// image is a plain struct whose fields anyone can set, so every entry point checks that the numbers agree
-// before indexing: a mismatch would otherwise be an out-of-bounds read.
-inline void require_consistent_image(const image& img, std::string_view what) {
-  const bool positive = img.channels > 0 && img.height > 0 && img.width > 0;
-  const bool fits = positive && img.height <= std::numeric_limits<std::int64_t>::max() / img.width &&
-                    img.channels <= std::numeric_limits<std::int64_t>::max() / (img.height * img.width);
-  if (!fits || static_cast<std::uint64_t>(img.size()) != img.pixels.size())
-    fail(what, ": image ", img.channels, " x ", img.height, " x ", img.width, " holds ", img.pixels.size(),
-         " values; it is empty or its dimensions do not match its pixels");
-}
-
-}  // namespace detail
-
 // ITU-R BT.601 luma, the weights PIL's convert('L') and torchvision's rgb_to_grayscale use (PIL in 16-bit
 // fixed point and rounded to integers; here without rounding, because images stay on a continuous [0, 255]
 // scale until they are written). Evaluated in double so each result is the float nearest the formula.
@@ -37,7 +22,7 @@ inline constexpr double luma_b = 0.114;
 // 3 channels (R, G, B) -> 1 channel of 0.299 R + 0.587 G + 0.114 B; a 1-channel image comes back unchanged
 // (a copy). Other channel counts are an error: there is no single right answer for them.
 inline image to_grayscale(const image& img) {
-  detail::require_consistent_image(img, "to_grayscale");
+  require_consistent(img, "to_grayscale");
   if (img.channels == 1) return img;
   require(img.channels == 3, "to_grayscale: image ", img.channels, " x ", img.height, " x ", img.width, " has ",
           img.channels, " channels; only 1 (gray) or 3 (RGB) are supported");
@@ -53,7 +38,7 @@ inline image to_grayscale(const image& img) {
 
 // 1 channel -> 3 equal channels (what PIL's convert('RGB') does to an 'L' image); 3 channels: a copy.
 inline image to_rgb(const image& img) {
-  detail::require_consistent_image(img, "to_rgb");
+  require_consistent(img, "to_rgb");
   if (img.channels == 3) return img;
   require(img.channels == 1, "to_rgb: image ", img.channels, " x ", img.height, " x ", img.width, " has ",
           img.channels, " channels; only 1 (gray) or 3 (RGB) are supported");

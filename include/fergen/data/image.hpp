@@ -4,6 +4,8 @@
 #include <fergen/core/error.hpp>
 
 #include <cstdint>
+#include <limits>
+#include <string_view>
 #include <vector>
 
 FERGEN_BEGIN_NAMESPACE
@@ -40,6 +42,17 @@ struct image {
 
   friend bool operator==(const image&, const image&) = default;
 };
+
+// image is a plain struct whose fields anyone can set, so every entry point that indexes pixels checks
+// first that the numbers agree: a mismatch would otherwise be an out-of-bounds read. `what` names the caller.
+inline void require_consistent(const image& img, std::string_view what) {
+  const bool positive = img.channels > 0 && img.height > 0 && img.width > 0;
+  const bool fits = positive && img.height <= std::numeric_limits<std::int64_t>::max() / img.width &&
+                    img.channels <= std::numeric_limits<std::int64_t>::max() / (img.height * img.width);
+  if (!fits || static_cast<std::uint64_t>(img.size()) != img.pixels.size())
+    fail(what, ": image ", img.channels, " x ", img.height, " x ", img.width, " holds ", img.pixels.size(),
+         " values; it is empty or its dimensions do not match its pixels");
+}
 
 }  // namespace data
 FERGEN_END_NAMESPACE

@@ -79,7 +79,7 @@ inline image planar_from_interleaved(const stbi_uc* bytes, std::int64_t height, 
 // Planar float -> interleaved 8-bit for stb_image_write: rounded to nearest (halves up) and clamped to
 // [0, 255]. NaN has no nearest byte; writing it as 0 would hide a broken pipeline, so it is an error.
 inline std::vector<unsigned char> interleaved_bytes(const image& img, std::string_view what) {
-  require_consistent_image(img, what);
+  require_consistent(img, what);
   require(img.channels == 1 || img.channels == 3, what, ": image ", img.channels, " x ", img.height, " x ", img.width,
           " has ", img.channels, " channels; only 1 (gray) or 3 (RGB) can be written");
   require(img.plane() <= max_image_pixels, what, ": image ", img.height, " x ", img.width, " has more than 2^26 (",

@@ -20,17 +20,6 @@ namespace data {
 
 namespace detail {
 
-// image's fields are public, so a caller can hand over numbers that disagree with its pixels; indexing
-// such an image would read out of bounds.
-inline void require_resizable(const image& img, std::string_view what) {
-  const bool positive = img.channels > 0 && img.height > 0 && img.width > 0;
-  const bool fits = positive && img.height <= std::numeric_limits<std::int64_t>::max() / img.width &&
-                    img.channels <= std::numeric_limits<std::int64_t>::max() / (img.height * img.width);
-  if (!fits || static_cast<std::uint64_t>(img.size()) != img.pixels.size())
-    fail(what, ": image ", img.channels, " x ", img.height, " x ", img.width, " holds ", img.pixels.size(),
-         " values; it is empty or its dimensions do not match its pixels");
-}
-
 // The target size must be positive and the result must be addressable: a size read from a configuration
 // file must not turn into a wrapped product that sizes an allocation.
 inline void require_target(const image& img, std::int64_t height, std::int64_t width, std::string_view what) {
@@ -210,7 +199,7 @@ inline std::vector<std::int64_t> nearest_indices(std::int64_t in, std::int64_t o
 // bilinear with half-pixel centres and edge clamping either way. Values are not clamped: the triangle's
 // weights are non-negative, so the result stays within the input's range.
 inline image resize_bilinear(const image& img, std::int64_t height, std::int64_t width, bool antialias = true) {
-  detail::require_resizable(img, "resize_bilinear");
+  require_consistent(img, "resize_bilinear");
   detail::require_target(img, height, width, "resize_bilinear");
   const auto make = antialias ? detail::antialias_axis : detail::bilinear_axis;
   // An axis that keeps its size is the identity in both of torch's variants; PyTorch skips it too.
@@ -223,7 +212,7 @@ inline image resize_bilinear(const image& img, std::int64_t height, std::int64_t
 // torch.nn.functional.interpolate(x, size=(height, width), mode='nearest'), PyTorch 1.13: output pixel
 // (y, x) is input pixel (floor(y * in_h / height), floor(x * in_w / width)), computed in float as torch does.
 inline image resize_nearest(const image& img, std::int64_t height, std::int64_t width) {
-  detail::require_resizable(img, "resize_nearest");
+  require_consistent(img, "resize_nearest");
   detail::require_target(img, height, width, "resize_nearest");
   const std::vector<std::int64_t> rows = detail::nearest_indices(img.height, height);
   const std::vector<std::int64_t> cols = detail::nearest_indices(img.width, width);
@@ -246,7 +235,7 @@ inline image resize_nearest(const image& img, std::int64_t height, std::int64_t 
 // the rest below (columns likewise), as torchvision does, rather than failing: centring a small face
 // on a larger canvas is a legitimate request.
 inline image center_crop(const image& img, std::int64_t height, std::int64_t width) {
-  detail::require_resizable(img, "center_crop");
+  require_consistent(img, "center_crop");
   detail::require_target(img, height, width, "center_crop");
   const std::int64_t top = detail::crop_offset(img.height, height);
   const std::int64_t left = detail::crop_offset(img.width, width);

@@ -1,0 +1,194 @@
+// fergen dataset: loads CASME II, an image folder or the procedural faces; prints class counts and the
+// leakage of a split; optionally writes the dataset to disk.
+#pragma once
+
+#include <fergen/data/casme2.hpp>
+#include <fergen/data/csv.hpp>
+#include <fergen/data/dataset.hpp>
+#include <fergen/data/image_folder.hpp>
+#include <fergen/data/image_io.hpp>
+#include <fergen/data/leakage.hpp>
+#include <fergen/data/procedural_faces.hpp>
+#include <fergen/data/resize.hpp>
+#include <fergen/data/split.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fergen::tool {
+
+struct dataset_arguments {
+  std::string casme2, coding, folder, manifest, write, split, labels = "study7", frames = "onset-offset";
+  bool procedural = false, report = false, skip_bad = false, stratified = false, casme_imbalance = false;
+  std::int64_t size = 48, folds = 5, subjects = 10, clips_per_class = 1;
+  double test_fraction = 0.2;
+  std::uint64_t seed = 0, faces_seed = 2026;
+};
+
+// Prints what a dataset holds: classes with their frame counts, subjects, clips.
+inline void print_summary(const data::dataset& ds) {
+  const auto counts = ds.class_counts();
+  std::printf("%lld frames, %zu subjects, %zu clips, %lld classes\n", static_cast<long long>(ds.size()),
+              ds.subjects().size(), ds.clips().size(), static_cast<long long>(ds.class_count()));
+  for (std::int64_t c = 0; c < ds.class_count(); ++c)
+    std::printf("  %-12s %7lld\n", ds.class_names()[static_cast<std::size_t>(c)].c_str(),
+                static_cast<long long>(counts[static_cast<std::size_t>(c)]));
+}
+
+// An image folder with a manifest: DIR/<class>/<clip>_<frame>.png and DIR/manifest.csv (file, subject, clip,
+// frame), which `fergen dataset --folder DIR --manifest DIR/manifest.csv` reads back with its ids.
+inline void write_image_folder(const data::dataset& ds, const std::filesystem::path& dir) {
+  data::csv_rows manifest{{"file", "subject", "clip", "frame"}};
+  for (std::int64_t i = 0; i < ds.size(); ++i) {
+    const data::sample& s = ds[i];
+    std::string stem = s.clip.empty() ? "image" : s.clip;
+    for (char& ch : stem)
+      if (ch == '/' || ch == '\\') ch = '_';
+    stem += "_" + std::to_string(s.frame >= 0 ? s.frame : i);
+    const std::string file = ds.class_names()[static_cast<std::size_t>(s.label)] + "/" + stem + ".png";
+    std::filesystem::create_directories(dir / ds.class_names()[static_cast<std::size_t>(s.label)]);
+    data::write_png(dir / file, s.image);
+    manifest.push_back({file, s.subject, s.clip, s.frame >= 0 ? std::to_string(s.frame) : ""});
+  }
+  data::write_csv(dir / "manifest.csv", manifest);
+}
+
+inline data::dataset load_source(const dataset_arguments& a) {
+  const auto policy = a.skip_bad ? data::error_policy::skip_and_report : data::error_policy::fail;
+  if (a.procedural) {
+    data::procedural_options o;
+    o.subjects = a.subjects;
+    o.clips_per_class = a.clips_per_class;
+    o.casme_imbalance = a.casme_imbalance;
+    o.seed = a.faces_seed;
+    if (!a.write.empty()) {
+      data::write_casme2_tree(o, a.write);
+      std::printf("wrote the procedural faces as a CASME II tree: %s/Cropped and %s/coding.csv\n", a.write.c_str(),
+                  a.write.c_str());
+    }
+    data::dataset ds = data::procedural_faces(o);
+    if (a.size > 0)
+      for (std::int64_t i = 0; i < ds.size(); ++i) ds[i].image = data::resize_bilinear(ds[i].image, a.size, a.size);
+    return ds;
+  }
+  if (!a.casme2.empty()) {
+    data::casme2_options o;
+    o.root = a.casme2;
+    o.sheet = a.coding;
+    o.frames = a.frames == "apex" ? data::casme2_frames::apex_only : data::casme2_frames::onset_to_offset;
+    o.labels = a.labels == "five" ? data::casme2_labels::five_class
+               : a.labels == "megc3" ? data::casme2_labels::megc3
+                                     : data::casme2_labels::study7;
+    o.height = o.width = a.size;
+    o.on_error = policy;
+    data::casme2_report report;
+    data::dataset ds = data::load_casme2(o, &report);
+    if (a.report) std::printf("%s\n", report.text().c_str());
+    return ds;
+  }
+  data::image_folder_options o;
+  o.root = a.folder;
+  o.manifest = a.manifest;
+  o.color = data::color_mode::gray;
+  o.height = o.width = a.size;
+  o.on_error = policy;
+  data::image_folder_report report;
+  data::dataset ds = data::load_image_folder(o, &report);
+  if (a.report) std::printf("%s\n", report.text().c_str());
+  return ds;
+}
+
+inline std::vector<data::split> make_splits(const data::dataset& ds, const dataset_arguments& a) {
+  if (a.split == "random") return {data::random_split(ds, a.test_fraction, a.seed, a.stratified)};
+  if (a.split == "clip") return {data::clip_split(ds, a.test_fraction, a.seed, a.stratified)};
+  if (a.split == "loso") return data::leave_one_subject_out(ds);
+  return data::subject_kfold(ds, a.folds, a.seed, a.stratified);
+}
+
+inline void add_dataset_command(CLI::App& app, std::function<int()>& run) {
+  auto a = std::make_shared<dataset_arguments>();
+  CLI::App* cmd = app.add_subcommand(
+      "dataset", "Load CASME II, an image folder or the procedural faces; print class counts and a split's leakage");
+  auto* casme2 = cmd->add_option("--casme2", a->casme2, "CASME II tree (CASME2_RAW_selected or Cropped)")
+                     ->check(CLI::ExistingDirectory);
+  auto* coding = cmd->add_option("--coding", a->coding, "CASME II coding sheet (.xlsx or a .csv export)")
+                     ->check(CLI::ExistingFile);
+  casme2->needs(coding);
+  coding->needs(casme2);
+  auto* folder = cmd->add_option("--folder", a->folder, "Image folder: ROOT/<class>/*.png|jpg")
+                     ->check(CLI::ExistingDirectory);
+  cmd->add_option("--manifest", a->manifest, "With --folder: CSV with columns file, subject, clip[, frame]")
+      ->check(CLI::ExistingFile)
+      ->needs(folder);
+  auto* procedural = cmd->add_flag("--procedural", a->procedural, "The built-in procedural faces (no download)");
+  casme2->excludes(folder, procedural);
+  folder->excludes(procedural);
+  cmd->add_option("--subjects", a->subjects, "With --procedural: number of subjects")->capture_default_str();
+  cmd->add_option("--clips-per-class", a->clips_per_class, "With --procedural: clips per subject and class")
+      ->capture_default_str();
+  cmd->add_flag("--casme-imbalance", a->casme_imbalance, "With --procedural: class sizes shaped like CASME II's");
+  cmd->add_option("--faces-seed", a->faces_seed, "With --procedural: the generator's seed")->capture_default_str();
+  cmd->add_option("--labels", a->labels, "CASME II label set: study7, five (5-class), megc3 (MEGC 2019)")
+      ->check(CLI::IsMember({"study7", "five", "megc3"}))
+      ->capture_default_str();
+  cmd->add_option("--frames", a->frames, "CASME II frames: onset-offset (the study) or apex")
+      ->check(CLI::IsMember({"onset-offset", "apex"}))
+      ->capture_default_str();
+  cmd->add_option("--size", a->size, "Resize every frame to SIZE x SIZE (0 keeps the files' size)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_flag("--skip-bad", a->skip_bad, "Skip unreadable files and bad sheet rows, and report them");
+  cmd->add_option("--write", a->write,
+                  "Write the dataset: the procedural faces as a CASME II tree, anything else as an image folder "
+                  "with manifest.csv");
+  cmd->add_option("--split", a->split, "random (the study's frame-level 80/20), clip, loso, subject-kfold")
+      ->check(CLI::IsMember({"random", "clip", "loso", "subject-kfold"}));
+  cmd->add_option("--test-fraction", a->test_fraction, "Test fraction of the random and clip splits")
+      ->capture_default_str();
+  cmd->add_option("--folds", a->folds, "Folds of subject-kfold")->capture_default_str();
+  cmd->add_flag("--stratified", a->stratified, "Keep class proportions in the split");
+  cmd->add_option("--seed", a->seed, "Seed of the split")->capture_default_str();
+  cmd->add_flag("--report", a->report, "Print the loader's full report (skips, resolved quirks)");
+
+  cmd->callback([a, &run] {
+    run = [a] {
+      if (a->casme2.empty() && a->folder.empty() && !a->procedural)
+        fail("dataset: give a source: --casme2 ROOT --coding SHEET, --folder ROOT or --procedural");
+      const auto start = std::chrono::steady_clock::now();
+      const data::dataset ds = load_source(*a);
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::printf("loaded in %.1f s: ", seconds);
+      print_summary(ds);
+      if (!a->write.empty() && !a->procedural) {
+        write_image_folder(ds, a->write);
+        std::printf("wrote %s/<class>/*.png and %s/manifest.csv\n", a->write.c_str(), a->write.c_str());
+      }
+      if (!a->split.empty()) {
+        const std::vector<data::split> splits = make_splits(ds, *a);
+        double clip_sum = 0, subject_sum = 0;
+        for (const auto& s : splits) {
+          const data::leakage_report r = data::measure_leakage(ds, s);
+          std::printf("%s\n", r.describe().c_str());
+          clip_sum += r.clip_overlap;
+          subject_sum += r.subject_overlap;
+        }
+        if (splits.size() > 1)
+          std::printf("%zu folds: on average %.1f%% of test frames share a clip and %.1f%% a subject with train\n",
+                      splits.size(), 100.0 * clip_sum / static_cast<double>(splits.size()),
+                      100.0 * subject_sum / static_cast<double>(splits.size()));
+      }
+      return 0;
+    };
+  });
+}
+
+}  // namespace fergen::tool

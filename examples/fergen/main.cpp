@@ -1,0 +1,45 @@
+// fergen: the command-line tool of the fergen library.
+//
+//   fergen augment ...    apply exact augmentation parameters to one image (preview a policy)
+//   fergen dataset ...    load CASME II, an image folder or the procedural faces; counts, splits, leakage
+//
+// Each subcommand lives in a header of its own (command_<name>.hpp): it adds its options to the CLI11 app
+// and returns the function that runs it. Failures are fergen::error: printed as one line, exit status 1.
+// Usage errors exit with status 2 and CLI11's message.
+#include "command_augment.hpp"
+#include "command_dataset.hpp"
+
+#include <fergen/config.hpp>
+#include <fergen/core/error.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <functional>
+
+int main(int argc, char** argv) {
+  CLI::App app{"fergen " FERGEN_VERSION_STRING
+               ": synthetic facial-expression databases (diffusion) judged by VGG-16, ResNet-50 and Inception-V3"};
+  app.set_version_flag("--version", FERGEN_VERSION_STRING);
+  app.require_subcommand(1);
+
+  std::function<int()> run;
+  fergen::tool::add_augment_command(app, run);
+  fergen::tool::add_dataset_command(app, run);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    return run();
+  } catch (const fergen::error& e) {
+    std::fprintf(stderr, "fergen: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fergen: unexpected failure: %s\n", e.what());
+    return 1;
+  }
+}
