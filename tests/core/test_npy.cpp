@@ -19,8 +19,12 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+#include "support/errors.hpp"
 
 namespace {
+
+using fergen::testing::contains;
+using fergen::testing::error_of;
 
 namespace fs = std::filesystem;
 using fergen::dtype;
@@ -62,20 +66,6 @@ std::vector<std::byte> raw_npy(std::string_view dict, std::size_t data_bytes, un
 }
 
 // The message of the fergen::error that f throws, or a marker when it throws nothing.
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const fergen::error& e) {
-    return e.what();
-  }
-  return "<no fergen::error thrown>";
-}
-
-bool contains(std::string_view haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string_view::npos;
-}
-
 std::string shell_quote(std::string_view s) {
   std::string q = "'";
   for (const char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);

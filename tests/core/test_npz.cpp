@@ -19,8 +19,12 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+#include "support/errors.hpp"
 
 namespace {
+
+using fergen::testing::contains;
+using fergen::testing::error_of;
 
 namespace fs = std::filesystem;
 using fergen::dtype;
@@ -38,20 +42,6 @@ std::vector<std::byte> file_bytes(const fs::path& p) {
   std::vector<std::byte> out(s.size());
   std::memcpy(out.data(), s.data(), s.size());
   return out;
-}
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const fergen::error& e) {
-    return e.what();
-  }
-  return "<no fergen::error thrown>";
-}
-
-bool contains(std::string_view haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string_view::npos;
 }
 
 std::string shell_quote(std::string_view s) {

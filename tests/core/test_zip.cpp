@@ -15,8 +15,12 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+#include "support/errors.hpp"
 
 namespace {
+
+using fergen::testing::contains;
+using fergen::testing::error_of;
 
 namespace fs = std::filesystem;
 using fergen::zip_compression;
@@ -47,20 +51,6 @@ std::vector<std::byte> zip_of(const std::vector<std::pair<std::string, std::stri
   const auto tail = zip.finish();
   out.insert(out.end(), tail.begin(), tail.end());
   return out;
-}
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const fergen::error& e) {
-    return e.what();
-  }
-  return "<no fergen::error thrown>";
-}
-
-bool contains(std::string_view haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string_view::npos;
 }
 
 void put_u16(std::vector<std::byte>& b, std::size_t at, std::uint16_t v) {

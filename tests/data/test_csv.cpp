@@ -11,8 +11,12 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include "support/errors.hpp"
 
 namespace {
+
+using fergen::testing::contains;
+using fergen::testing::error_of;
 
 namespace fs = std::filesystem;
 using fergen::data::csv_rows;
@@ -22,20 +26,6 @@ using fergen::data::parse_csv;
 
 const fs::path fixtures = FERGEN_TEST_DATA_DIR "/casme2_fixtures";  // written by casme2_fixtures.py
 const fs::path scratch = FERGEN_TEST_DATA_DIR "/test_csv";
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const fergen::error& e) {
-    return e.what();
-  }
-  return "<no fergen::error thrown>";
-}
-
-bool contains(std::string_view haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string_view::npos;
-}
 
 // The rows a fixture's *_expected.txt holds: per line a field count, then each field in hex ('-' = empty).
 csv_rows read_hex_rows(const fs::path& file) {

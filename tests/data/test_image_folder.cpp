@@ -12,27 +12,17 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include "support/errors.hpp"
 
 namespace {
+
+using fergen::testing::contains;
+using fergen::testing::error_of;
 
 namespace fs = std::filesystem;
 using namespace fergen::data;
 
 const fs::path fixtures = FERGEN_TEST_DATA_DIR "/casme2_fixtures";  // written by casme2_fixtures.py
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const fergen::error& e) {
-    return e.what();
-  }
-  return "<no fergen::error thrown>";
-}
-
-bool contains(std::string_view haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string_view::npos;
-}
 
 image_folder_options options(const std::string& root, const std::string& manifest = "") {
   image_folder_options o;

@@ -16,8 +16,12 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+#include "support/errors.hpp"
 
 namespace {
+
+using fergen::testing::contains;
+using fergen::testing::error_of;
 
 namespace fs = std::filesystem;
 using fergen::data::csv_rows;
@@ -25,20 +29,6 @@ using fergen::data::parse_xlsx_sheet;
 using fergen::data::read_xlsx_sheet;
 
 const fs::path fixtures = FERGEN_TEST_DATA_DIR "/casme2_fixtures";  // written by casme2_fixtures.py
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const fergen::error& e) {
-    return e.what();
-  }
-  return "<no fergen::error thrown>";
-}
-
-bool contains(std::string_view haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string_view::npos;
-}
 
 csv_rows read_hex_rows(const fs::path& file) {
   std::ifstream in(file);
