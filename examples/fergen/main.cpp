@@ -3,11 +3,10 @@
 //   fergen augment ...    apply exact augmentation parameters to one image (preview a policy)
 //   fergen dataset ...    load CASME II, an image folder or the procedural faces; counts, splits, leakage
 //
-// Each subcommand lives in a header of its own (command_<name>.hpp): it adds its options to the CLI11 app
-// and returns the function that runs it. Failures are fergen::error: printed as one line, exit status 1.
+// Each subcommand lives in a translation unit of its own (command_<name>.cpp, declared in commands.hpp): it
+// adds its options to the CLI11 app and sets the function that runs it. Failures are fergen::error: printed as one line, exit status 1.
 // Usage errors exit with status 2 and CLI11's message.
-#include "command_augment.hpp"
-#include "command_dataset.hpp"
+#include "commands.hpp"
 
 #include <fergen/config.hpp>
 #include <fergen/core/error.hpp>

@@ -1,5 +1,5 @@
-// fergen dataset: loads CASME II, an image folder or the procedural faces; prints class counts and the
-// leakage of a split; optionally writes the dataset to disk.
+// The data sources every fergen subcommand reads: CASME II, an image folder or the procedural faces, with the
+// options that choose and shape them, and the splits the tool offers.
 #pragma once
 
 #include <fergen/data/casme2.hpp>
@@ -107,88 +107,51 @@ inline data::dataset load_source(const dataset_arguments& a) {
   return ds;
 }
 
+// The options that choose a data source and shape its frames, shared by every subcommand that reads data.
+inline void add_source_options(CLI::App* cmd, dataset_arguments& a) {
+  auto* casme2 = cmd->add_option("--casme2", a.casme2, "CASME II tree (CASME2_RAW_selected or Cropped)")
+                     ->check(CLI::ExistingDirectory);
+  auto* coding = cmd->add_option("--coding", a.coding, "CASME II coding sheet (.xlsx or a .csv export)")
+                     ->check(CLI::ExistingFile);
+  casme2->needs(coding);
+  coding->needs(casme2);
+  auto* folder = cmd->add_option("--folder", a.folder, "Image folder: ROOT/<class>/*.png|jpg")
+                     ->check(CLI::ExistingDirectory);
+  cmd->add_option("--manifest", a.manifest, "With --folder: CSV with columns file, subject, clip[, frame]")
+      ->check(CLI::ExistingFile)
+      ->needs(folder);
+  auto* procedural = cmd->add_flag("--procedural", a.procedural, "The built-in procedural faces (no download)");
+  casme2->excludes(folder, procedural);
+  folder->excludes(procedural);
+  cmd->add_option("--subjects", a.subjects, "With --procedural: number of subjects")->capture_default_str();
+  cmd->add_option("--clips-per-class", a.clips_per_class, "With --procedural: clips per subject and class")
+      ->capture_default_str();
+  cmd->add_flag("--casme-imbalance", a.casme_imbalance, "With --procedural: class sizes shaped like CASME II's");
+  cmd->add_option("--faces-seed", a.faces_seed, "With --procedural: the generator's seed")->capture_default_str();
+  cmd->add_option("--labels", a.labels, "CASME II label set: study7, five (5-class), megc3 (MEGC 2019)")
+      ->check(CLI::IsMember({"study7", "five", "megc3"}))
+      ->capture_default_str();
+  cmd->add_option("--frames", a.frames, "CASME II frames: onset-offset (the study) or apex")
+      ->check(CLI::IsMember({"onset-offset", "apex"}))
+      ->capture_default_str();
+  cmd->add_option("--size", a.size, "Resize every frame to SIZE x SIZE (0 keeps the files' size)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_flag("--skip-bad", a.skip_bad, "Skip unreadable files and bad sheet rows, and report them");
+  cmd->add_flag("--report", a.report, "Print the loader's full report (skips, resolved quirks)");
+}
+
+// A command that needs data says so, naming itself, when no source was given.
+inline void require_source(const dataset_arguments& a, const char* command) {
+  if (a.casme2.empty() && a.folder.empty() && !a.procedural)
+    fail(command, ": give a source: --casme2 ROOT --coding SHEET, --folder ROOT or --procedural");
+}
+
 inline std::vector<data::split> make_splits(const data::dataset& ds, const dataset_arguments& a) {
   if (a.split == "random") return {data::random_split(ds, a.test_fraction, a.seed, a.stratified)};
   if (a.split == "clip") return {data::clip_split(ds, a.test_fraction, a.seed, a.stratified)};
   if (a.split == "loso") return data::leave_one_subject_out(ds);
   return data::subject_kfold(ds, a.folds, a.seed, a.stratified);
-}
-
-inline void add_dataset_command(CLI::App& app, std::function<int()>& run) {
-  auto a = std::make_shared<dataset_arguments>();
-  CLI::App* cmd = app.add_subcommand(
-      "dataset", "Load CASME II, an image folder or the procedural faces; print class counts and a split's leakage");
-  auto* casme2 = cmd->add_option("--casme2", a->casme2, "CASME II tree (CASME2_RAW_selected or Cropped)")
-                     ->check(CLI::ExistingDirectory);
-  auto* coding = cmd->add_option("--coding", a->coding, "CASME II coding sheet (.xlsx or a .csv export)")
-                     ->check(CLI::ExistingFile);
-  casme2->needs(coding);
-  coding->needs(casme2);
-  auto* folder = cmd->add_option("--folder", a->folder, "Image folder: ROOT/<class>/*.png|jpg")
-                     ->check(CLI::ExistingDirectory);
-  cmd->add_option("--manifest", a->manifest, "With --folder: CSV with columns file, subject, clip[, frame]")
-      ->check(CLI::ExistingFile)
-      ->needs(folder);
-  auto* procedural = cmd->add_flag("--procedural", a->procedural, "The built-in procedural faces (no download)");
-  casme2->excludes(folder, procedural);
-  folder->excludes(procedural);
-  cmd->add_option("--subjects", a->subjects, "With --procedural: number of subjects")->capture_default_str();
-  cmd->add_option("--clips-per-class", a->clips_per_class, "With --procedural: clips per subject and class")
-      ->capture_default_str();
-  cmd->add_flag("--casme-imbalance", a->casme_imbalance, "With --procedural: class sizes shaped like CASME II's");
-  cmd->add_option("--faces-seed", a->faces_seed, "With --procedural: the generator's seed")->capture_default_str();
-  cmd->add_option("--labels", a->labels, "CASME II label set: study7, five (5-class), megc3 (MEGC 2019)")
-      ->check(CLI::IsMember({"study7", "five", "megc3"}))
-      ->capture_default_str();
-  cmd->add_option("--frames", a->frames, "CASME II frames: onset-offset (the study) or apex")
-      ->check(CLI::IsMember({"onset-offset", "apex"}))
-      ->capture_default_str();
-  cmd->add_option("--size", a->size, "Resize every frame to SIZE x SIZE (0 keeps the files' size)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  cmd->add_flag("--skip-bad", a->skip_bad, "Skip unreadable files and bad sheet rows, and report them");
-  cmd->add_option("--write", a->write,
-                  "Write the dataset: the procedural faces as a CASME II tree, anything else as an image folder "
-                  "with manifest.csv");
-  cmd->add_option("--split", a->split, "random (the study's frame-level 80/20), clip, loso, subject-kfold")
-      ->check(CLI::IsMember({"random", "clip", "loso", "subject-kfold"}));
-  cmd->add_option("--test-fraction", a->test_fraction, "Test fraction of the random and clip splits")
-      ->capture_default_str();
-  cmd->add_option("--folds", a->folds, "Folds of subject-kfold")->capture_default_str();
-  cmd->add_flag("--stratified", a->stratified, "Keep class proportions in the split");
-  cmd->add_option("--seed", a->seed, "Seed of the split")->capture_default_str();
-  cmd->add_flag("--report", a->report, "Print the loader's full report (skips, resolved quirks)");
-
-  cmd->callback([a, &run] {
-    run = [a] {
-      if (a->casme2.empty() && a->folder.empty() && !a->procedural)
-        fail("dataset: give a source: --casme2 ROOT --coding SHEET, --folder ROOT or --procedural");
-      const auto start = std::chrono::steady_clock::now();
-      const data::dataset ds = load_source(*a);
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::printf("loaded in %.1f s: ", seconds);
-      print_summary(ds);
-      if (!a->write.empty() && !a->procedural) {
-        write_image_folder(ds, a->write);
-        std::printf("wrote %s/<class>/*.png and %s/manifest.csv\n", a->write.c_str(), a->write.c_str());
-      }
-      if (!a->split.empty()) {
-        const std::vector<data::split> splits = make_splits(ds, *a);
-        double clip_sum = 0, subject_sum = 0;
-        for (const auto& s : splits) {
-          const data::leakage_report r = data::measure_leakage(ds, s);
-          std::printf("%s\n", r.describe().c_str());
-          clip_sum += r.clip_overlap;
-          subject_sum += r.subject_overlap;
-        }
-        if (splits.size() > 1)
-          std::printf("%zu folds: on average %.1f%% of test frames share a clip and %.1f%% a subject with train\n",
-                      splits.size(), 100.0 * clip_sum / static_cast<double>(splits.size()),
-                      100.0 * subject_sum / static_cast<double>(splits.size()));
-      }
-      return 0;
-    };
-  });
 }
 
 }  // namespace fergen::tool

@@ -1,5 +1,5 @@
 // fergen augment: applies exact augmentation parameters to one image, so users can preview a policy.
-#pragma once
+#include "commands.hpp"
 
 #include <fergen/augment/fill_mode.hpp>
 #include <fergen/augment/transform.hpp>
@@ -17,7 +17,7 @@ namespace fergen::tool {
 // The parameters mean exactly what Keras' ImageDataGenerator.apply_transform takes: the warp maps each
 // output pixel to a source position (shifts are Keras' tx/ty: a positive --shift-y samples from further
 // down, so the content moves up), then flips, then brightness (x * B, clipped to [0, 255]).
-inline void add_augment_command(CLI::App& app, std::function<int()>& run) {
+void add_augment_command(CLI::App& app, std::function<int()>& run) {
   struct arguments {
     std::string in, out, fill = "nearest";
     augment::transform t;
