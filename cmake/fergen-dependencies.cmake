@@ -1,7 +1,7 @@
 # The libraries fergen's headers need, found the same way by the source build and by the installed package
 # (fergenConfig.cmake includes this file). All come from Debian packages:
 #   libxtensor-dev, libxtensor-blas-dev, libopenblas-dev (pthread variant), zlib1g-dev, libstb-dev,
-#   libpugixml-dev, an OpenMP compiler.
+#   libpugixml-dev, nlohmann-json3-dev, an OpenMP compiler.
 include(CMakeFindDependencyMacro)
 
 find_dependency(xtensor)
@@ -9,6 +9,7 @@ find_dependency(OpenMP)
 find_dependency(ZLIB)
 find_dependency(Threads)
 find_dependency(pugixml)
+find_dependency(nlohmann_json)
 
 # OpenBLAS ships a config file that sets variables but no target; wrap it in one.
 if(NOT TARGET fergen::openblas)

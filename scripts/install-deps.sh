@@ -5,18 +5,19 @@
 #   scripts/install-deps.sh           compiler, CMake, Ninja and the libraries (enough to build and run fergen)
 #   scripts/install-deps.sh --tests   also python3-torch, numpy and scipy, which the test suite and the
 #                                     benchmarks run as independent references (through /usr/bin/python3),
-#                                     and clang with its runtime for the libFuzzer targets
+#                                     clang with its runtime for the libFuzzer targets, and chromium,
+#                                     which renders the study report headless in a test
 #
 # Runs apt-get through sudo when not root. Skips apt entirely when everything is already installed.
 set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build git pkg-config
-  libxtensor-dev libxtensor-blas-dev libopenblas-dev zlib1g-dev libstb-dev libpugixml-dev libcli11-dev doctest-dev
+  libxtensor-dev libxtensor-blas-dev libopenblas-dev zlib1g-dev libstb-dev libpugixml-dev nlohmann-json3-dev libcli11-dev doctest-dev
 )
 case "${1:-}" in
   "") ;;
-  --tests) packages+=(python3 python3-numpy python3-torch python3-scipy python3-openpyxl python3-pil clang libclang-rt-14-dev libomp-14-dev) ;;
+  --tests) packages+=(python3 python3-numpy python3-torch python3-scipy python3-openpyxl python3-pil clang libclang-rt-14-dev libomp-14-dev chromium) ;;
   *) echo "usage: $0 [--tests]" >&2; exit 2 ;;
 esac
 

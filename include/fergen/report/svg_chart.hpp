@@ -1,0 +1,197 @@
+// fergen/report/svg_chart.hpp: line charts as SVG text (loss and accuracy curves), for embedding in HTML.
+#pragma once
+
+#include <fergen/core/error.hpp>
+#include <fergen/report/html.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+FERGEN_BEGIN_NAMESPACE
+namespace report {
+
+struct series {
+  std::string name;
+  std::vector<std::pair<double, double>> points;  // (x, y); non-finite points are skipped
+};
+
+struct chart_options {
+  std::string title;
+  std::string x_label;
+  std::string y_label;
+  int width = 560;
+  int height = 300;
+  bool y_from_zero = false;
+};
+
+namespace detail {
+
+// Tick positions on a 1-2-5 ladder, about `target` of them, covering [lo, hi].
+inline std::vector<double> nice_ticks(double lo, double hi, int target = 5) {
+  if (!(hi > lo)) hi = lo + 1;
+  const double raw = (hi - lo) / target;
+  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = magnitude;
+  for (double m : {1.0, 2.0, 5.0, 10.0})
+    if (m * magnitude >= raw) {
+      step = m * magnitude;
+      break;
+    }
+  std::vector<double> ticks;
+  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push_back(t);
+  return ticks;
+}
+
+inline std::string number(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.4g", std::abs(v) < 1e-12 ? 0.0 : v);
+  return buffer;
+}
+
+}  // namespace detail
+
+inline constexpr const char* chart_colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+                                              "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"};
+
+// A self-contained <svg> element: axes with 1-2-5 ticks, one polyline per series, a legend.
+inline std::string svg_line_chart(const std::vector<series>& lines, const chart_options& o) {
+  require(o.width >= 200 && o.height >= 150, "svg_line_chart: ", o.width, " x ", o.height, " is too small");
+  double x_lo = std::numeric_limits<double>::infinity(), x_hi = -x_lo, y_lo = x_lo, y_hi = -x_lo;
+  for (const auto& s : lines)
+    for (const auto& [x, y] : s.points)
+      if (std::isfinite(x) && std::isfinite(y)) {
+        x_lo = std::min(x_lo, x), x_hi = std::max(x_hi, x), y_lo = std::min(y_lo, y), y_hi = std::max(y_hi, y);
+      }
+  const bool empty = !std::isfinite(x_lo);
+  if (empty) x_lo = 0, x_hi = 1, y_lo = 0, y_hi = 1;
+  if (o.y_from_zero) y_lo = std::min(y_lo, 0.0);
+  if (x_hi == x_lo) x_hi = x_lo + 1;
+  if (y_hi == y_lo) y_hi = y_lo + (y_lo == 0 ? 1 : std::abs(y_lo) * 0.1);
+  const auto x_ticks = detail::nice_ticks(x_lo, x_hi), y_ticks = detail::nice_ticks(y_lo, y_hi);
+  y_lo = std::min(y_lo, y_ticks.front()), y_hi = std::max(y_hi, y_ticks.back());
+
+  const double left = 60, right = o.width - 150.0, top = 30, bottom = o.height - 45.0;
+  auto px = [&](double x) { return left + (x - x_lo) / (x_hi - x_lo) * (right - left); };
+  auto py = [&](double y) { return bottom - (y - y_lo) / (y_hi - y_lo) * (bottom - top); };
+  auto fmt = [](double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.1f", v);
+    return std::string(b);
+  };
+
+  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(o.width) + "\" height=\"" +
+                    std::to_string(o.height) + "\" viewBox=\"0 0 " + std::to_string(o.width) + " " +
+                    std::to_string(o.height) + "\" font-family=\"sans-serif\" font-size=\"11\">";
+  svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>";
+  svg += "<text x=\"" + fmt(left) + "\" y=\"18\" font-size=\"13\">" + escape_html(o.title) + "</text>";
+  for (double t : y_ticks) {
+    svg += "<line x1=\"" + fmt(left) + "\" x2=\"" + fmt(right) + "\" y1=\"" + fmt(py(t)) + "\" y2=\"" + fmt(py(t)) +
+           "\" stroke=\"#e0e0e0\"/>";
+    svg += "<text x=\"" + fmt(left - 6) + "\" y=\"" + fmt(py(t) + 4) + "\" text-anchor=\"end\">" + detail::number(t) +
+           "</text>";
+  }
+  for (double t : x_ticks) {
+    if (t < x_lo - 1e-12 || t > x_hi + 1e-12) continue;
+    svg += "<text x=\"" + fmt(px(t)) + "\" y=\"" + fmt(bottom + 16) + "\" text-anchor=\"middle\">" +
+           detail::number(t) + "</text>";
+  }
+  svg += "<line x1=\"" + fmt(left) + "\" x2=\"" + fmt(right) + "\" y1=\"" + fmt(bottom) + "\" y2=\"" + fmt(bottom) +
+         "\" stroke=\"black\"/>";
+  svg += "<line x1=\"" + fmt(left) + "\" x2=\"" + fmt(left) + "\" y1=\"" + fmt(top) + "\" y2=\"" + fmt(bottom) +
+         "\" stroke=\"black\"/>";
+  svg += "<text x=\"" + fmt((left + right) / 2) + "\" y=\"" + fmt(o.height - 8.0) + "\" text-anchor=\"middle\">" +
+         escape_html(o.x_label) + "</text>";
+  svg += "<text transform=\"translate(14 " + fmt((top + bottom) / 2) + ") rotate(-90)\" text-anchor=\"middle\">" +
+         escape_html(o.y_label) + "</text>";
+  if (empty)
+    svg += "<text x=\"" + fmt((left + right) / 2) + "\" y=\"" + fmt((top + bottom) / 2) +
+           "\" text-anchor=\"middle\" fill=\"#888\">no data</text>";
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const char* color = chart_colors[i % std::size(chart_colors)];
+    std::string pts;
+    for (const auto& [x, y] : lines[i].points)
+      if (std::isfinite(x) && std::isfinite(y)) pts += fmt(px(x)) + "," + fmt(py(y)) + " ";
+    if (!pts.empty())
+      svg += "<polyline fill=\"none\" stroke=\"" + std::string(color) + "\" stroke-width=\"1.5\" points=\"" + pts +
+             "\"/>";
+    const double ly = top + 14.0 * static_cast<double>(i);
+    svg += "<line x1=\"" + fmt(right + 10) + "\" x2=\"" + fmt(right + 28) + "\" y1=\"" + fmt(ly) + "\" y2=\"" +
+           fmt(ly) + "\" stroke=\"" + color + "\" stroke-width=\"2\"/>";
+    svg += "<text x=\"" + fmt(right + 32) + "\" y=\"" + fmt(ly + 4) + "\">" + escape_html(lines[i].name) + "</text>";
+  }
+  svg += "</svg>";
+  return svg;
+}
+
+struct bar_group {
+  std::string category;        // e.g. a setting
+  std::vector<double> values;  // one per series; NaN leaves a gap
+};
+
+// Grouped vertical bars (one group per category, one bar per series) on a 0-based axis, each bar labelled
+// with its value: how the report shows the study's protocol next to an honest one.
+inline std::string svg_grouped_bars(const std::vector<bar_group>& groups, const std::vector<std::string>& series_names,
+                                    const chart_options& o, double y_max = 0, const std::string& value_suffix = "") {
+  require(o.width >= 200 && o.height >= 150, "svg_grouped_bars: ", o.width, " x ", o.height, " is too small");
+  double top_value = y_max;
+  for (const auto& g : groups)
+    for (double v : g.values)
+      if (std::isfinite(v)) top_value = std::max(top_value, v);
+  if (!(top_value > 0)) top_value = 1;
+  const auto ticks = detail::nice_ticks(0, top_value);
+  top_value = std::max(top_value, ticks.back());
+  const double left = 60, right = o.width - 150.0, top = 30, bottom = o.height - 45.0;
+  auto py = [&](double y) { return bottom - y / top_value * (bottom - top); };
+  auto fmt = [](double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.1f", v);
+    return std::string(b);
+  };
+  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(o.width) + "\" height=\"" +
+                    std::to_string(o.height) + "\" viewBox=\"0 0 " + std::to_string(o.width) + " " +
+                    std::to_string(o.height) + "\" font-family=\"sans-serif\" font-size=\"11\">";
+  svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>";
+  svg += "<text x=\"" + fmt(left) + "\" y=\"18\" font-size=\"13\">" + escape_html(o.title) + "</text>";
+  for (double t : ticks) {
+    svg += "<line x1=\"" + fmt(left) + "\" x2=\"" + fmt(right) + "\" y1=\"" + fmt(py(t)) + "\" y2=\"" + fmt(py(t)) +
+           "\" stroke=\"#e0e0e0\"/>";
+    svg += "<text x=\"" + fmt(left - 6) + "\" y=\"" + fmt(py(t) + 4) + "\" text-anchor=\"end\">" + detail::number(t) +
+           "</text>";
+  }
+  const double group_w = groups.empty() ? 1.0 : (right - left) / static_cast<double>(groups.size());
+  const double bar_w = group_w * 0.8 / static_cast<double>(std::max<std::size_t>(series_names.size(), 1));
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const double x0 = left + group_w * static_cast<double>(g) + group_w * 0.1;
+    for (std::size_t s = 0; s < groups[g].values.size() && s < series_names.size(); ++s) {
+      const double v = groups[g].values[s];
+      if (!std::isfinite(v)) continue;
+      const double x = x0 + bar_w * static_cast<double>(s);
+      svg += "<rect x=\"" + fmt(x) + "\" y=\"" + fmt(py(v)) + "\" width=\"" + fmt(bar_w - 2) + "\" height=\"" +
+             fmt(bottom - py(v)) + "\" fill=\"" + chart_colors[s % std::size(chart_colors)] + "\"/>";
+      svg += "<text x=\"" + fmt(x + (bar_w - 2) / 2) + "\" y=\"" + fmt(py(v) - 3) +
+             "\" text-anchor=\"middle\" font-size=\"10\">" + detail::number(v) + escape_html(value_suffix) + "</text>";
+    }
+    svg += "<text x=\"" + fmt(left + group_w * (static_cast<double>(g) + 0.5)) + "\" y=\"" + fmt(bottom + 16) +
+           "\" text-anchor=\"middle\">" + escape_html(groups[g].category) + "</text>";
+  }
+  svg += "<line x1=\"" + fmt(left) + "\" x2=\"" + fmt(right) + "\" y1=\"" + fmt(bottom) + "\" y2=\"" + fmt(bottom) +
+         "\" stroke=\"black\"/>";
+  svg += "<text transform=\"translate(14 " + fmt((top + bottom) / 2) + ") rotate(-90)\" text-anchor=\"middle\">" +
+         escape_html(o.y_label) + "</text>";
+  for (std::size_t s = 0; s < series_names.size(); ++s) {
+    const double ly = top + 14.0 * static_cast<double>(s);
+    svg += "<rect x=\"" + fmt(right + 10) + "\" y=\"" + fmt(ly - 8) + "\" width=\"12\" height=\"10\" fill=\"" +
+           chart_colors[s % std::size(chart_colors)] + "\"/>";
+    svg += "<text x=\"" + fmt(right + 26) + "\" y=\"" + fmt(ly + 1) + "\">" + escape_html(series_names[s]) + "</text>";
+  }
+  svg += "</svg>";
+  return svg;
+}
+
+}  // namespace report
+FERGEN_END_NAMESPACE
