@@ -1,0 +1,353 @@
+// fergen/experiment/study_runner.hpp: the study's grid run end to end: per protocol and fold a generator
+// learns the fold's real training frames and makes a synthetic set; per trial, configuration, setting and
+// backbone a classifier trains on one side and is tested on the other; every row records its protocol,
+// its measured leakage and whether it can count as subject-independent.
+//
+// The runner knows nothing of diffusion models or backbones: it is given services (train a generator, train
+// and test a classifier, extract features), so the same protocol logic runs the real study, a quick smoke
+// run, and tests with stand-ins.
+#pragma once
+
+#include <fergen/core/error.hpp>
+#include <fergen/data/dataset.hpp>
+#include <fergen/data/image_io.hpp>
+#include <fergen/data/leakage.hpp>
+#include <fergen/data/split.hpp>
+#include <fergen/eval/feature_matrix.hpp>
+#include <fergen/eval/frechet_distance.hpp>
+#include <fergen/eval/kernel_distance.hpp>
+#include <fergen/eval/manifold_precision_recall.hpp>
+#include <fergen/eval/memorization.hpp>
+#include <fergen/eval/pixel_features.hpp>
+#include <fergen/experiment/folds.hpp>
+#include <fergen/experiment/results_json.hpp>
+#include <fergen/experiment/study_plan.hpp>
+#include <fergen/experiment/study_results.hpp>
+
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+FERGEN_BEGIN_NAMESPACE
+namespace experiment {
+
+// What a generator service returns: the synthetic set (labels in the real set's class order), its record
+// (steps, loss curve, counts; the runner fills protocol, fold and the grid's path) and a per-class sample grid.
+struct generated_set {
+  data::dataset images;
+  generator_record record;
+  std::optional<data::image> sample_grid;
+};
+
+struct classifier_request {
+  std::string backbone;
+  configuration config = configuration::baseline;
+  const data::dataset* train = nullptr;
+  const data::dataset* test = nullptr;
+  std::uint64_t seed = 0;
+  std::string label;  // for progress lines: "random all, trial 1, real-real, vgg16, baseline"
+};
+
+struct classifier_result {
+  std::vector<std::int64_t> predictions;  // one per test image, in the test set's order
+  std::vector<epoch_record> history;
+};
+
+// Features for the quality metrics, in a space learnt from the real training frames (e.g. the penultimate
+// layer of a classifier trained on them), for both sets; feature_space says which space that is.
+struct quality_features {
+  eval::feature_matrix real;
+  eval::feature_matrix synthetic;
+  std::string feature_space;
+};
+
+struct study_services {
+  std::function<generated_set(const data::dataset& train, const std::string& label, std::uint64_t seed)> train_generator;
+  std::function<classifier_result(const classifier_request&)> train_and_test;
+  std::function<quality_features(const data::dataset& real_train, const data::dataset& synthetic, std::uint64_t seed)>
+      features;  // optional: without it, the quality section has pixel-space memorisation only
+  std::function<void(const std::string&)> log = [](const std::string& line) {
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+  };
+};
+
+namespace detail {
+
+// Accuracy, UF1 and UAR from a confusion matrix, with MEGC 2019's conventions: classes that never occur
+// in the test set count neither in UAR nor in UF1 (their F1 is undefined rather than zero).
+struct pooled_metrics {
+  double accuracy = 0, uf1 = 0, uar = 0;
+};
+inline pooled_metrics metrics_of(const std::vector<std::vector<std::int64_t>>& confusion) {
+  const std::size_t k = confusion.size();
+  std::int64_t total = 0, correct = 0;
+  double f1_sum = 0, recall_sum = 0;
+  std::int64_t present = 0;
+  for (std::size_t c = 0; c < k; ++c) {
+    std::int64_t tp = confusion[c][c], fn = 0, fp = 0;
+    for (std::size_t j = 0; j < k; ++j) {
+      total += confusion[c][j];
+      if (j != c) fn += confusion[c][j], fp += confusion[j][c];
+    }
+    correct += tp;
+    if (tp + fn == 0) continue;
+    ++present;
+    recall_sum += static_cast<double>(tp) / static_cast<double>(tp + fn);
+    f1_sum += 2.0 * static_cast<double>(tp) / static_cast<double>(2 * tp + fp + fn);
+  }
+  pooled_metrics m;
+  m.accuracy = total > 0 ? static_cast<double>(correct) / static_cast<double>(total) : 0.0;
+  m.uf1 = present > 0 ? f1_sum / static_cast<double>(present) : 0.0;
+  m.uar = present > 0 ? recall_sum / static_cast<double>(present) : 0.0;
+  return m;
+}
+
+inline std::string seconds_text(double s) {
+  char b[32];
+  if (s < 90) {
+    std::snprintf(b, sizeof b, "%.0f s", s);
+  } else {
+    std::snprintf(b, sizeof b, "%.0f min %02.0f s", std::floor(s / 60), std::fmod(s, 60.0));
+  }
+  return b;
+}
+
+inline std::vector<std::int64_t> indices_of_label(const data::dataset& ds, std::int64_t label) {
+  std::vector<std::int64_t> out;
+  for (std::int64_t i = 0; i < ds.size(); ++i)
+    if (ds[i].label == label) out.push_back(i);
+  return out;
+}
+
+}  // namespace detail
+
+// Runs the plan on the real frames; writes results.json (after every finished cell, so an interrupted
+// run keeps what it did), results.csv and the sample grids (figures/) into `out`. The report is written by
+// experiment::write_report from what this returns.
+inline study_results run_study(const data::dataset& real, const study_plan& plan, const study_services& services,
+                               const std::filesystem::path& out, study_results header) {
+  namespace fs = std::filesystem;
+  plan.validate();
+  require(real.size() >= 10, "study: the real dataset has ", real.size(), " frames; at least 10 are needed");
+  require(static_cast<bool>(services.train_and_test), "study: no classifier service");
+  require(!plan.uses_synthetic() || static_cast<bool>(services.train_generator),
+          "study: settings with synthetic images need a generator service");
+  fs::create_directories(out / "figures");
+  const auto class_count = real.class_count();
+  study_results results = std::move(header);
+  results.trials = plan.trials;
+  results.seed = static_cast<std::int64_t>(plan.seed);
+  results.class_names = real.class_names();
+  results.real_class_counts = real.class_counts();
+  results.subjects = static_cast<std::int64_t>(real.subjects().size());
+  results.clips = static_cast<std::int64_t>(real.clips().size());
+  auto log = [&](const std::string& line) {
+    if (services.log) services.log(line);
+  };
+  auto warn = [&](const std::string& line) {
+    log("warning: " + line);
+    results.warnings.push_back(line);
+  };
+
+  const std::int64_t cells_total = static_cast<std::int64_t>(plan.protocols.size()) * plan.trials *
+                                   static_cast<std::int64_t>(plan.configs.size() * plan.settings.size() *
+                                                             plan.backbones.size());
+  std::int64_t cells_done = 0;
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+
+  for (const protocol prot : plan.protocols) {
+    const std::string pname(name(prot));
+    // Subject folds are drawn once; the random protocol's split is redrawn per trial below.
+    const std::vector<fold_plan> fixed_folds = plan_folds(real, prot, plan.seed, plan.folds, plan.test_fraction);
+    log(str("== protocol ", pname, ": ", describe(prot), "; ", fixed_folds.size(), " fold(s)"));
+
+    // One generator per fold (the random protocol's single generator learns every real frame, as the study's).
+    std::vector<std::optional<data::dataset>> synthetic(fixed_folds.size());
+    if (plan.uses_synthetic()) {
+      for (std::size_t f = 0; f < fixed_folds.size(); ++f) {
+        const fold_plan& fold = fixed_folds[f];
+        const data::dataset train = real.subset(fold.generator_train);
+        const std::string label = pname + " " + fold.name;
+        log(str("generator [", label, "]: learning ", train.size(), " real frames",
+                fold.test_subjects.empty() ? std::string(" (every real frame, the test frames included, as the study)")
+                                           : str(" (without test subject(s) ", fold.test_subjects.size(), ")")));
+        generated_set g = services.train_generator(train, label, plan.seed + 1000 * (f + 1));
+        require(g.images.class_names() == real.class_names(), "study: the generator of ", label,
+                " returned classes that differ from the real set's");
+        generator_record rec = std::move(g.record);
+        rec.protocol = pname;
+        rec.fold = fold.name;
+        rec.train_images = train.size();
+        rec.held_out_subjects = fold.test_subjects;
+        rec.synthetic_counts = g.images.class_counts();
+        if (g.sample_grid) {
+          std::string stem = "samples_" + pname + "_" + fold.name;
+          for (char& c : stem)
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+          rec.sample_grid = "figures/" + stem + ".png";
+          data::write_png(out / rec.sample_grid, *g.sample_grid);
+        }
+        results.generators.push_back(rec);
+
+        // Quality against the frames this generator learned.
+        const std::int64_t size = g.images[0].image.height;
+        const eval::memorization_report mem = [&] {
+          std::vector<std::string> clips;
+          for (const auto& s : train) clips.push_back(s.clip.empty() ? s.source : s.clip);
+          return eval::memorization(eval::pixel_features(g.images, size), eval::pixel_features(train, size), clips);
+        }();
+        std::optional<quality_features> feats;
+        if (services.features) feats = services.features(train, g.images, plan.seed + 77);
+        for (std::int64_t c = -1; c < class_count; ++c) {
+          quality_record q;
+          q.protocol = pname;
+          q.fold = fold.name;
+          q.class_name = c < 0 ? "all" : real.class_names()[static_cast<std::size_t>(c)];
+          q.feature_space = feats ? feats->feature_space : "none (no feature extractor)";
+          const std::vector<std::int64_t> ri = c < 0 ? std::vector<std::int64_t>{} : detail::indices_of_label(train, c);
+          const std::vector<std::int64_t> si = c < 0 ? std::vector<std::int64_t>{} : detail::indices_of_label(g.images, c);
+          q.real_images = c < 0 ? train.size() : static_cast<std::int64_t>(ri.size());
+          q.synthetic_images = c < 0 ? g.images.size() : static_cast<std::int64_t>(si.size());
+          std::int64_t memorized = 0;
+          for (std::int64_t i = 0; i < g.images.size(); ++i)
+            if (c < 0 || g.images[i].label == c) memorized += mem.is_memorized[static_cast<std::size_t>(i)];
+          if (q.synthetic_images > 0) q.memorization_rate = static_cast<double>(memorized) / static_cast<double>(q.synthetic_images);
+          if (feats) {
+            const eval::feature_matrix a = c < 0 ? feats->real : feats->real.select(ri);
+            const eval::feature_matrix b = c < 0 ? feats->synthetic : feats->synthetic.select(si);
+            if (a.rows >= 2 && b.rows >= 2) {
+              q.fid = eval::frechet_distance(a, b);
+              const auto kid = eval::kernel_distance(a, b, {.subsets = 10, .subset_size = 200, .seed = plan.seed});
+              q.kid_mean = kid.mean;
+              q.kid_std = kid.stddev;
+            }
+            if (a.rows > 3 && b.rows > 3) {
+              const auto pr = eval::manifold_precision_recall(a, b, 3);
+              q.precision = pr.precision;
+              q.recall = pr.recall;
+            }
+          }
+          results.quality.push_back(q);
+        }
+        const quality_record& all = results.quality[results.quality.size() - static_cast<std::size_t>(class_count) - 1];
+        log(str("generator [", label, "]: ", g.images.size(), " synthetic images; memorised ",
+                data::detail::percent(all.memorization_rate.value_or(0)),
+                all.fid ? str("; FID ", all.fid.value(), " and KID ", all.kid_mean.value(), " in ", all.feature_space)
+                        : std::string()));
+        synthetic[f] = std::move(g.images);
+      }
+    }
+
+    for (std::int64_t trial = 1; trial <= plan.trials; ++trial) {
+      const std::uint64_t trial_seed = plan.seed + 101 * static_cast<std::uint64_t>(trial);
+      const std::vector<fold_plan> folds =
+          prot == protocol::random ? plan_folds(real, prot, trial_seed, plan.folds, plan.test_fraction) : fixed_folds;
+      // Each fold's synthetic set is split 80/20 per trial: synthetic images carry no subject to group by.
+      std::vector<std::optional<data::split>> synthetic_split(folds.size());
+      for (std::size_t f = 0; f < folds.size(); ++f)
+        if (synthetic[f]) synthetic_split[f] = data::random_split(*synthetic[f], plan.test_fraction, trial_seed + f);
+      // The leakage of the real split, measured, and said whenever it is not zero.
+      std::vector<data::leakage_report> leakage;
+      for (const auto& fold : folds) leakage.push_back(data::measure_leakage(real, fold.real));
+      for (const auto& l : leakage)
+        if (l.clip_overlap > 0 || l.subject_overlap > 0)
+          if (trial == 1) warn(str("protocol ", pname, ": ", l.describe()));
+
+      for (const configuration config : plan.configs)
+        for (const setting set : plan.settings)
+          for (const std::string& backbone : plan.backbones) {
+            const auto cell_start = elapsed();
+            trial_record rec;
+            rec.protocol = pname;
+            rec.setting = std::string(name(set));
+            rec.backbone = backbone;
+            rec.config = std::string(name(config));
+            rec.trial = trial;
+            std::vector<std::vector<std::int64_t>> confusion(static_cast<std::size_t>(class_count),
+                                                             std::vector<std::int64_t>(static_cast<std::size_t>(class_count), 0));
+            double clip_shared = 0, subject_shared = 0;
+            for (std::size_t f = 0; f < folds.size(); ++f) {
+              const fold_plan& fold = folds[f];
+              const bool synthetic_train = trains_on_synthetic(set), synthetic_test = tests_on_synthetic(set);
+              const data::dataset train = synthetic_train ? synthetic[f]->subset(synthetic_split[f]->train)
+                                                          : real.subset(fold.real.train);
+              const data::dataset test = synthetic_test ? synthetic[f]->subset(synthetic_split[f]->test)
+                                                        : real.subset(fold.real.test);
+              classifier_request request{backbone, config, &train, &test,
+                                         trial_seed + 7919 * static_cast<std::uint64_t>(f + 1),
+                                         str(pname, " ", fold.name, ", trial ", trial, ", ", name(set), ", ", backbone,
+                                             ", ", name(config))};
+              const classifier_result result = services.train_and_test(request);
+              require(static_cast<std::int64_t>(result.predictions.size()) == test.size(), "study: the classifier of ",
+                      request.label, " returned ", result.predictions.size(), " predictions for ", test.size(),
+                      " test images");
+              std::int64_t correct = 0;
+              for (std::int64_t i = 0; i < test.size(); ++i) {
+                const std::int64_t p = result.predictions[static_cast<std::size_t>(i)];
+                require(p >= 0 && p < class_count, "study: prediction ", p, " is not a class");
+                ++confusion[static_cast<std::size_t>(test[i].label)][static_cast<std::size_t>(p)];
+                correct += p == test[i].label;
+              }
+              rec.train_images += train.size();
+              rec.test_images += test.size();
+              rec.folds.push_back({fold.name, fold.test_subjects, test.size(),
+                                   test.size() > 0 ? static_cast<double>(correct) / static_cast<double>(test.size()) : 0.0});
+              if (f == 0) rec.history = result.history;
+              clip_shared += leakage[f].clip_overlap * static_cast<double>(test.size());
+              subject_shared += leakage[f].subject_overlap * static_cast<double>(test.size());
+            }
+            const detail::pooled_metrics m = detail::metrics_of(confusion);
+            rec.accuracy = m.accuracy;
+            rec.uf1 = m.uf1;
+            rec.uar = m.uar;
+            rec.confusion = std::move(confusion);
+            // Leakage: measured on the real split when both sides are real; by construction otherwise.
+            if (set == setting::real_real) {
+              rec.clip_overlap = clip_shared / static_cast<double>(rec.test_images);
+              rec.subject_overlap = subject_shared / static_cast<double>(rec.test_images);
+            }
+            rec.generator_saw_test_subjects = set == setting::synth_real && folds.front().generator_sees_test;
+            if (set == setting::real_real && (*rec.clip_overlap > 0 || *rec.subject_overlap > 0)) {
+              rec.leaking = true;
+              rec.leak_reason = str(data::detail::percent(*rec.clip_overlap), " of test frames share a clip and ",
+                                    data::detail::percent(*rec.subject_overlap), " a subject with training");
+            } else if (rec.generator_saw_test_subjects) {
+              rec.leaking = true;
+              rec.leak_reason = "the generator learned every real frame, the test frames included";
+            } else if (tests_on_synthetic(set)) {
+              rec.leaking = true;
+              rec.leak_reason = set == setting::synth_synth
+                                    ? "synthetic images split at random: they carry no subject to keep apart"
+                                    : "tests on synthetic images made from the classifier's own training subjects";
+            }
+            results.trials_run.push_back(rec);
+            write_results_json(out / "results.json", results);
+            ++cells_done;
+            const double now = elapsed();
+            const double eta = now / static_cast<double>(cells_done) * static_cast<double>(cells_total - cells_done);
+            log(str("[", cells_done, "/", cells_total, "] ", pname, " trial ", trial, ": ", rec.setting, ", ", backbone,
+                    ", ", rec.config, ": accuracy ", data::detail::percent(rec.accuracy), ", UF1 ",
+                    std::round(rec.uf1 * 1000) / 1000, ", UAR ", std::round(rec.uar * 1000) / 1000, " (",
+                    rec.test_images, " test images; ", detail::seconds_text(now - cell_start), "; elapsed ",
+                    detail::seconds_text(now), ", about ", detail::seconds_text(eta), " left)",
+                    rec.leaking ? " [leaks: " + rec.leak_reason + "]" : std::string()));
+          }
+    }
+  }
+  write_results_json(out / "results.json", results);
+  write_results_csv(out / "results.csv", results);
+  return results;
+}
+
+}  // namespace experiment
+FERGEN_END_NAMESPACE

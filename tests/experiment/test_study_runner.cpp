@@ -1,0 +1,216 @@
+// Tests of experiment/folds.hpp and experiment/study_runner.hpp: the protocol logic of the study, run with
+// stand-in services (a nearest-class-mean classifier, a generator that perturbs the frames it learned) so
+// that what is checked is which data goes where, not how good a network is.
+#include <fergen/data/procedural_faces.hpp>
+#include <fergen/experiment/folds.hpp>
+#include <fergen/experiment/study_runner.hpp>
+
+#include "support/errors.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+using namespace fergen;
+using namespace fergen::experiment;
+
+namespace {
+
+const data::dataset& faces() {
+  static const data::dataset ds = [] {
+    data::procedural_options o;
+    o.subjects = 4;
+    o.size = 16;
+    o.min_frames = 4;
+    o.max_frames = 6;
+    return data::procedural_faces(o);
+  }();
+  return ds;
+}
+
+// Predicts the class whose mean training image is nearest.
+classifier_result nearest_mean(const classifier_request& r) {
+  const auto k = static_cast<std::size_t>(r.train->class_count());
+  const std::size_t pixels = r.train->operator[](0).image.pixels.size();
+  std::vector<std::vector<double>> mean(k, std::vector<double>(pixels, 0.0));
+  std::vector<double> count(k, 0.0);
+  for (const auto& s : *r.train) {
+    for (std::size_t p = 0; p < pixels; ++p) mean[static_cast<std::size_t>(s.label)][p] += s.image.pixels[p];
+    ++count[static_cast<std::size_t>(s.label)];
+  }
+  classifier_result out;
+  for (const auto& s : *r.test) {
+    double best = 1e300;
+    std::int64_t label = 0;
+    for (std::size_t c = 0; c < k; ++c) {
+      if (count[c] == 0) continue;
+      double d = 0;
+      for (std::size_t p = 0; p < pixels; ++p) d += std::pow(s.image.pixels[p] - mean[c][p] / count[c], 2);
+      if (d < best) best = d, label = static_cast<std::int64_t>(c);
+    }
+    out.predictions.push_back(label);
+  }
+  out.history = {{1, 1.0, 0.5}, {2, 0.5, 0.9}};
+  return out;
+}
+
+struct recording_services {
+  std::vector<std::set<std::string>> generator_subjects;  // the subjects each generator learned
+  study_services services() {
+    study_services s;
+    s.train_generator = [this](const data::dataset& train, const std::string&, std::uint64_t seed) {
+      std::set<std::string> subjects;
+      for (const auto& x : train) subjects.insert(x.subject);
+      generator_subjects.push_back(subjects);
+      generated_set g{data::dataset(train.class_names()), {}, std::nullopt};
+      generator gen(seed);
+      const random_stream noise = gen.take();
+      for (std::int64_t i = 0; i < train.size(); i += 2) {  // every other frame, lightly perturbed, no identity
+        data::sample copy{train[i].image, train[i].label, "", "", -1, ""};
+        for (std::size_t p = 0; p < copy.image.pixels.size(); ++p)
+          copy.image.pixels[p] += static_cast<float>(3.0 * noise.normal(static_cast<std::uint64_t>(i) * 1000 + p));
+        g.images.add(std::move(copy));
+      }
+      g.record.steps = 10;
+      g.record.loss_curve = {{1, 1.0}, {10, 0.1}};
+      g.sample_grid = train[0].image;
+      return g;
+    };
+    s.train_and_test = nearest_mean;
+    s.features = [](const data::dataset& real, const data::dataset& synthetic, std::uint64_t) {
+      return quality_features{eval::pixel_features(real, 8), eval::pixel_features(synthetic, 8), "pixels at 8x8"};
+    };
+    s.log = [](const std::string&) {};
+    return s;
+  }
+};
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+TEST_CASE("folds: random learns every frame; loso keeps each subject out of its fold's generator") {
+  const auto random = plan_folds(faces(), protocol::random, 3);
+  REQUIRE(random.size() == 1);
+  CHECK(random[0].generator_sees_test);
+  CHECK(static_cast<std::int64_t>(random[0].generator_train.size()) == faces().size());
+  const auto loso = plan_folds(faces(), protocol::loso, 3);
+  REQUIRE(loso.size() == 4);
+  for (const auto& f : loso) {
+    REQUIRE(f.test_subjects.size() == 1);
+    CHECK(f.name == f.test_subjects[0]);
+    CHECK(!f.generator_sees_test);
+    for (const auto i : f.generator_train) CHECK(faces()[i].subject != f.test_subjects[0]);
+  }
+  const auto kfold = plan_folds(faces(), protocol::subject_kfold, 3, 2);
+  REQUIRE(kfold.size() == 2);
+  CHECK(kfold[0].name == "fold 1 of 2");
+  CHECK(kfold[0].test_subjects.size() == 2);
+}
+
+TEST_CASE("the study grid under random and loso: rows, leakage flags and what each generator saw") {
+  const auto out = std::filesystem::temp_directory_path() / "fergen-test-study-runner";
+  std::filesystem::remove_all(out);
+  study_plan plan;
+  plan.backbones = {"vgg16", "resnet50"};
+  plan.protocols = {protocol::random, protocol::loso};
+  plan.trials = 2;
+  plan.seed = 5;
+  recording_services services;
+  const study_results r = run_study(faces(), plan, services.services(), out, {});
+  CHECK(r.trials_run.size() == 2 * 2 * 4 * 2);  // protocols x trials x settings x backbones
+  CHECK(r.generators.size() == 1 + 4);          // one for random, one per subject
+  // The random protocol's generator learned every subject; each LOSO generator all but its test subject.
+  REQUIRE(services.generator_subjects.size() == 5);
+  CHECK(services.generator_subjects[0].size() == 4);
+  for (std::size_t f = 1; f < 5; ++f) {
+    CHECK(services.generator_subjects[f].size() == 3);
+    CHECK(!services.generator_subjects[f].contains(r.generators[f].held_out_subjects.at(0)));
+  }
+  for (const auto& t : r.trials_run) {
+    CAPTURE(t.protocol);
+    CAPTURE(t.setting);
+    if (t.setting == "real-real") {
+      REQUIRE(t.clip_overlap.has_value());
+      if (t.protocol == "random") {
+        CHECK(*t.subject_overlap == 1.0);
+        CHECK(*t.clip_overlap > 0.9);
+        CHECK(t.leaking);
+      } else {
+        CHECK(*t.subject_overlap == 0.0);
+        CHECK(*t.clip_overlap == 0.0);
+        CHECK(!t.leaking);
+        CHECK(t.folds.size() == 4);
+        CHECK(t.test_images == faces().size());  // LOSO tests every real frame once
+      }
+    } else {
+      CHECK(!t.clip_overlap.has_value());
+    }
+    if (t.setting == "synth-real") {
+      CHECK(t.generator_saw_test_subjects == (t.protocol == "random"));
+      CHECK(t.leaking == (t.protocol == "random"));
+    }
+    if (t.setting == "synth-synth" || t.setting == "real-synth") CHECK(t.leaking);
+    std::int64_t pooled = 0;
+    for (const auto& row : t.confusion)
+      for (auto v : row) pooled += v;
+    CHECK(pooled == t.test_images);
+    CHECK(t.accuracy >= 0.0);
+    CHECK(t.accuracy <= 1.0);
+  }
+  // The frame-level split lets a nearest-mean classifier recognise seen clips; LOSO takes that away.
+  double random_acc = 0, loso_acc = 0;
+  for (const auto& t : r.trials_run)
+    if (t.setting == "real-real") (t.protocol == "random" ? random_acc : loso_acc) += t.accuracy;
+  CHECK(random_acc > loso_acc);
+  // Quality: per class and overall, per generator.
+  CHECK(r.quality.size() == 5 * (faces().class_count() + 1));
+  CHECK(r.quality[0].class_name == "all");
+  CHECK(r.quality[0].fid.has_value());
+  CHECK(r.quality[0].memorization_rate.has_value());
+  CHECK(std::filesystem::exists(out / "results.json"));
+  CHECK(std::filesystem::exists(out / "results.csv"));
+  CHECK(std::filesystem::exists(out / r.generators[0].sample_grid));
+  CHECK(!r.warnings.empty());  // the random split's overlap is said out loud
+  CHECK(testing::contains(r.warnings[0], "share a clip"));
+}
+
+TEST_CASE("the same seed gives the same results.json; another seed another") {
+  study_plan plan;
+  plan.backbones = {"vgg16"};
+  plan.settings = {setting::real_real, setting::synth_real};
+  plan.trials = 1;
+  plan.seed = 11;
+  const auto a = std::filesystem::temp_directory_path() / "fergen-test-study-runner-a";
+  const auto b = std::filesystem::temp_directory_path() / "fergen-test-study-runner-b";
+  const auto c = std::filesystem::temp_directory_path() / "fergen-test-study-runner-c";
+  recording_services s1, s2, s3;
+  run_study(faces(), plan, s1.services(), a, {});
+  run_study(faces(), plan, s2.services(), b, {});
+  plan.seed = 12;
+  run_study(faces(), plan, s3.services(), c, {});
+  CHECK(slurp(a / "results.json") == slurp(b / "results.json"));
+  CHECK(slurp(a / "results.json") != slurp(c / "results.json"));
+}
+
+TEST_CASE("study: bad plans fail before any work") {
+  recording_services s;
+  study_plan plan;
+  plan.trials = 0;
+  const auto out = std::filesystem::temp_directory_path() / "fergen-test-study-runner-bad";
+  CHECK(testing::contains(testing::error_of([&] { run_study(faces(), plan, s.services(), out, {}); }),
+                          "--trials must be at least 1, got 0"));
+  plan.trials = 1;
+  plan.backbones = {"alexnet"};
+  CHECK(testing::contains(testing::error_of([&] { run_study(faces(), plan, s.services(), out, {}); }),
+                          "unknown backbone 'alexnet'"));
+  CHECK(s.generator_subjects.empty());
+}
