@@ -6,12 +6,14 @@
 #include <fergen/nn/layer.hpp>
 #include <fergen/nn/linear.hpp>
 #include <fergen/nn/named.hpp>
+#include <fergen/nn/visitor_ref.hpp>
 
 #include <concepts>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -62,12 +64,15 @@ class classifier {
   using tensor_type = tensor<backend>;
   static constexpr std::string_view head_name{HeadName.c_str(), HeadName.length()};
 
-  // name: how messages call the network ("resnet50"); min_input_size: the smallest height and width it
-  // accepts (checked up front, so a small image is an error naming the network, not a deep layer).
-  classifier(std::string name, Body body, std::int64_t features, std::int64_t classes, std::int64_t in_channels,
-             std::int64_t min_input_size, head_init init = {})
-      : name_(std::move(name)), body_(std::move(body)), head_(make_head(features, classes, init)),
-        features_(features), in_channels_(in_channels), min_input_(min_input_size), init_(init) {}
+  // name: how messages call the network ("resnet50"); make_body() builds the body in place (a body of a
+  // few hundred layers is not moved); min_input_size: the smallest height and width it accepts (checked up
+  // front, so a small image is an error naming the network, not a deep layer).
+  template <class MakeBody>
+    requires std::is_invocable_r_v<Body, MakeBody&>
+  classifier(std::string name, MakeBody&& make_body, std::int64_t features, std::int64_t classes,
+             std::int64_t in_channels, std::int64_t min_input_size, head_init init = {})
+      : name_(std::move(name)), body_(make_body()), head_(make_head(features, classes, init)), features_(features),
+        in_channels_(in_channels), min_input_(min_input_size), init_(init) {}
 
   shape output_shape(const shape& x) const { return head_.output_shape(features_shape(x)); }
 
@@ -100,8 +105,13 @@ class classifier {
     return body_.backward(ctx, dfeatures);
   }
 
+  // Through one visitor type (nn::visitor_ref): the network's visiting tree is compiled once, not once
+  // per visitor.
   template <class V>
   void visit_parameters(V&& visit) {
+    visit_all(nn::visitor_ref<backend>(visit));
+  }
+  void visit_all(nn::visitor_ref<backend> visit) {
     body_.visit_parameters(visit);
     auto inner = nn::prefixed(std::string(head_name), visit);
     head_.visit_parameters(inner);

@@ -392,7 +392,7 @@ class inception : public classifier<detail::inception_body<B, Config>, "fc"> {
  public:
   explicit inception(std::int64_t num_classes = 1000, std::int64_t in_channels = 3, inception_options options = {})
       : base(Config == inception_v3_config ? "inception_v3" : "inception",
-             detail::inception_body<B, Config>(checked_classes(num_classes), in_channels, options),
+             [&] { return detail::inception_body<B, Config>(checked_classes(num_classes), in_channels, options); },
              detail::inception_body<B, Config>::features(), num_classes, in_channels, 75,
              head_init{nn::init_rule::normal(0, 0.1), std::nullopt}),
         options_(options) {}

@@ -156,8 +156,8 @@ class resnet : public classifier<detail::resnet_body<B, Config>, "fc"> {
 
  public:
   explicit resnet(std::int64_t num_classes = 1000, std::int64_t in_channels = 3)
-      : base(detail::resnet_name(Config), make_body(in_channels), Config.width * 8 * detail::resnet_expansion(Config),
-             num_classes, in_channels, 1) {}
+      : base(detail::resnet_name(Config), [&] { return make_body(in_channels); },
+             Config.width * 8 * detail::resnet_expansion(Config), num_classes, in_channels, 1) {}
 
   static constexpr resnet_config config = Config;
 

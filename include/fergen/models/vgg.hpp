@@ -201,8 +201,8 @@ class vgg : public classifier<detail::vgg_body<B, Config>, "classifier.6"> {
 
  public:
   explicit vgg(std::int64_t num_classes = 1000, std::int64_t in_channels = 3, vgg_options options = {})
-      : base(Config == vgg16_config ? "vgg16" : "vgg", make_body(in_channels, options), Config.hidden, num_classes,
-             in_channels, std::int64_t{1} << detail::vgg_pools(Config), linear_init()) {}
+      : base(Config == vgg16_config ? "vgg16" : "vgg", [&] { return make_body(in_channels, options); }, Config.hidden,
+             num_classes, in_channels, std::int64_t{1} << detail::vgg_pools(Config), linear_init()) {}
 
   static constexpr vgg_config config = Config;
 
