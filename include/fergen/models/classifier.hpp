@@ -149,6 +149,8 @@ class classifier {
   std::int64_t in_channels() const { return in_channels_; }
   std::int64_t min_input_size() const { return min_input_; }
   const std::string& name() const { return name_; }
+  // Another name for messages and progress lines ("resnet50_small").
+  void rename(std::string name) { name_ = std::move(name); }
 
  private:
   static head_type make_head(std::int64_t features, std::int64_t classes, const head_init& init) {
