@@ -64,7 +64,7 @@ def state_arrays(net):
     out = {}
     for name, value in net.state_dict().items():
         array = value.detach().cpu().numpy()
-        out[name] = array.astype(np.int64 if array.dtype.kind in "iu" else np.float32)
+        out[name] = array.astype(np.int64 if array.dtype.kind in "iu" else np.float32, copy=False)
     return out
 
 

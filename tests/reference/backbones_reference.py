@@ -12,6 +12,7 @@ Dropout is 0 in training mode (its masks are random in both libraries). Arrays p
   float64 (train64_logits, grad64.<name>, running64.<name>; see below). Inception-V3 also, in float64 with
   its auxiliary head at 299x299: aux_x, aux_r, aux_r2, aux64_logits, aux64_aux (the auxiliary logits) and
   aux64_grad.<name> for the loss sum(logits * r) + sum(aux * r2).
+Also <model>_x_rgb.npy, _gray.npy, _eval_rgb.npy and _eval_gray.npy, for the `fergen forward` tests.
 """
 import os
 import sys
@@ -126,6 +127,8 @@ for index, (model, (size, grad_names, running_names)) in enumerate(CASES.items()
                                                                 "AuxLogits.fc.weight"]).items()})
 
     arrays = {k: v.detach().numpy() if torch.is_tensor(v) else v for k, v in io.items()}
+    for name in ("x_rgb", "gray", "eval_rgb", "eval_gray"):  # for the `fergen forward` tests
+        np.save(os.path.join(out, f"{model}_{name}.npy"), arrays[name].astype(np.float32))
     np.savez(os.path.join(out, model + "_io.npz"),
              **{k: v.astype(np.float64 if "64" in k.split(".")[0] else np.float32) for k, v in arrays.items()})
 
