@@ -12,5 +12,6 @@ namespace fergen::tool {
 void add_augment_command(CLI::App& app, std::function<int()>& run);
 void add_dataset_command(CLI::App& app, std::function<int()>& run);
 void add_report_command(CLI::App& app, std::function<int()>& run);
+void add_forward_command(CLI::App& app, std::function<int()>& run);
 
 }  // namespace fergen::tool

@@ -1,0 +1,130 @@
+// fergen/models/backbones.hpp: the study's three backbones by name, in torchvision's size or a small one.
+#pragma once
+
+#include <fergen/core/error.hpp>
+#include <fergen/models/inception.hpp>
+#include <fergen/models/resnet.hpp>
+#include <fergen/models/vgg.hpp>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+FERGEN_BEGIN_NAMESPACE
+namespace models {
+
+enum class backbone { vgg16, resnet50, inception_v3 };
+inline constexpr std::array<backbone, 3> all_backbones{backbone::vgg16, backbone::resnet50, backbone::inception_v3};
+
+// full: torchvision's network (ImageNet weights load into it). small: a narrow, shallow variant of the same
+// family, the same code with another configuration, for training from scratch on a small CPU.
+enum class backbone_size { full, small };
+
+inline std::string_view to_string(backbone b) {
+  switch (b) {
+    case backbone::vgg16: return "vgg16";
+    case backbone::resnet50: return "resnet50";
+    case backbone::inception_v3: return "inception_v3";
+  }
+  return "?";
+}
+inline std::string_view to_string(backbone_size s) { return s == backbone_size::full ? "full" : "small"; }
+
+inline backbone parse_backbone(std::string_view name) {
+  for (const backbone b : all_backbones)
+    if (name == to_string(b)) return b;
+  fail("backbone '", name, "' is not one of: vgg16, resnet50, inception_v3");
+}
+inline backbone_size parse_backbone_size(std::string_view name) {
+  if (name == "full") return backbone_size::full;
+  if (name == "small") return backbone_size::small;
+  fail("backbone size '", name, "' is not one of: full, small");
+}
+
+// The small presets. VGG: 8 convolutions of 16-128 channels in VGG-16's five pooled stages, a 256-wide
+// classifier on a 1x1 pool. ResNet: one Bottleneck per stage at width 16 (512 features). Inception: every
+// width of Inception-V3 divided by 8 (256 features), all its blocks.
+inline constexpr vgg_config vgg_small_config{.layers = {16, vgg_max_pool, 32, vgg_max_pool, 64, 64, vgg_max_pool, 128,
+                                                        128, vgg_max_pool, 128, 128, vgg_max_pool},
+                                             .hidden = 256,
+                                             .pool = 1};
+inline constexpr resnet_config resnet_small_config{.layers = {1, 1, 1, 1}, .width = 16};
+inline constexpr inception_config inception_small_config{.divisor = 8};
+
+template <class B>
+using vgg_small = vgg<B, vgg_small_config>;
+template <class B>
+using resnet_small = resnet<B, resnet_small_config>;
+template <class B>
+using inception_small = inception<B, inception_small_config>;
+
+struct backbone_options {
+  std::int64_t num_classes = 7;
+  std::int64_t in_channels = 3;  // 3: normalised RGB; 1: gray, ImageNet's normalisation folded in
+  double dropout = 0.5;          // VGG's classifier and Inception's head
+  bool aux_logits = false;       // Inception: the auxiliary head (inputs of 299x299 in training)
+  // Inception: torchvision's transform_input. Default: on in full size (what torchvision's ImageNet weights
+  // expect), off in the small size (trained from scratch, it would only rescale the input).
+  std::optional<bool> transform_input{};
+};
+
+// The smallest height and width a backbone accepts.
+constexpr std::int64_t min_input_size(backbone b, backbone_size s, bool aux_logits = false) {
+  switch (b) {
+    case backbone::vgg16: return 32;  // five 2x2 max-pools, in both sizes
+    case backbone::resnet50: return 1;
+    case backbone::inception_v3: return aux_logits ? 299 : 75;
+  }
+  (void)s;
+  return 1;
+}
+
+// Builds the backbone and calls f(net) with it, as the concrete type (every branch instantiates f; they must
+// all return the same type):
+//   with_backbone<cpu<float>>(backbone::resnet50, backbone_size::small, {.num_classes = 7}, [&](auto& net) {
+//     nn::initialize(net, seed);
+//     return eval::train_classifier(net, train, &test, options);
+//   });
+template <class B, class F>
+decltype(auto) with_backbone(backbone b, backbone_size s, const backbone_options& o, F&& f) {
+  const bool transform = o.transform_input.value_or(s == backbone_size::full);
+  const inception_options io{.aux_logits = o.aux_logits, .transform_input = transform, .dropout = o.dropout};
+  require(!o.aux_logits || b == backbone::inception_v3, "with_backbone: aux_logits is an option of inception_v3, not ",
+          to_string(b));
+  if (s == backbone_size::full) {
+    switch (b) {
+      case backbone::vgg16: {
+        vgg16<B> net(o.num_classes, o.in_channels, {.dropout = o.dropout});
+        return f(net);
+      }
+      case backbone::resnet50: {
+        resnet50<B> net(o.num_classes, o.in_channels);
+        return f(net);
+      }
+      case backbone::inception_v3: break;
+    }
+    inception_v3<B> net(o.num_classes, o.in_channels, io);
+    return f(net);
+  }
+  switch (b) {
+    case backbone::vgg16: {
+      vgg_small<B> net(o.num_classes, o.in_channels, {.dropout = o.dropout});
+      net.rename("vgg16_small");
+      return f(net);
+    }
+    case backbone::resnet50: {
+      resnet_small<B> net(o.num_classes, o.in_channels);
+      net.rename("resnet50_small");
+      return f(net);
+    }
+    case backbone::inception_v3: break;
+  }
+  inception_small<B> net(o.num_classes, o.in_channels, io);
+  net.rename("inception_v3_small");
+  return f(net);
+}
+
+}  // namespace models
+FERGEN_END_NAMESPACE
