@@ -37,7 +37,7 @@ struct unet_config {
   std::int64_t base_channels = 64;                  // channels of level 0
   std::vector<std::int64_t> channel_mult{1, 2, 2};  // level l has base_channels * channel_mult[l] channels
   std::int64_t res_blocks = 2;                      // residual blocks per level (the decoder has one more)
-  std::vector<std::int64_t> attention_resolutions;  // feature-map sizes (pixels) with self-attention, e.g. {12}
+  std::vector<std::int64_t> attention_resolutions{};  // feature-map sizes (pixels) with self-attention, e.g. {12}
   bool middle_attention = false;                    // self-attention between the two middle blocks (DDPM: on)
   std::int64_t heads = 1;
   std::int64_t groups = 8;      // group normalisation groups (DDPM: 32); divides every channel count
