@@ -16,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 FERGEN_BEGIN_NAMESPACE
@@ -43,6 +44,7 @@ class mlp_denoiser {
  public:
   using backend = B;
   using tensor_type = tensor<B>;
+  static constexpr std::string_view model_type = "mlp_denoiser";
 
   explicit mlp_denoiser(mlp_denoiser_config c) : config_(c) {
     c.validate();

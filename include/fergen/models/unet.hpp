@@ -23,6 +23,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -256,6 +257,7 @@ class unet {
  public:
   using backend = B;
   using tensor_type = tensor<B>;
+  static constexpr std::string_view model_type = "unet";  // how checkpoints name this network
 
   explicit unet(unet_config config) : config_(std::move(config)) {
     config_.validate();
