@@ -7,7 +7,7 @@
 #include <fergen/backend/cpu/timestep_embedding.hpp>
 #include <fergen/backend/timestep_embedding.hpp>
 #include <fergen/models/denoiser.hpp>
-#include <fergen/nn/activation.hpp>
+#include <fergen/nn/fast_silu.hpp>
 #include <fergen/nn/embedding.hpp>
 #include <fergen/nn/linear.hpp>
 #include <fergen/nn/named.hpp>
@@ -119,13 +119,13 @@ class mlp_denoiser {
  private:
   mlp_denoiser_config config_;
   std::optional<nn::linear<B>> time_in_;
-  nn::silu<B> time_act_;
+  nn::fast_silu<B> time_act_;
   std::optional<nn::linear<B>> time_out_;
   std::optional<nn::embedding<B>> label_emb_;
   std::optional<nn::linear<B>> input_;
   std::vector<nn::linear<B>> blocks_;
-  std::vector<nn::silu<B>> block_acts_;
-  nn::silu<B> out_act_;
+  std::vector<nn::fast_silu<B>> block_acts_;
+  nn::fast_silu<B> out_act_;
   std::optional<nn::linear<B>> output_;
 };
 

@@ -7,7 +7,7 @@
 #include <fergen/backend/timestep_embedding.hpp>
 #include <fergen/models/denoiser.hpp>
 #include <fergen/models/unet_blocks.hpp>
-#include <fergen/nn/activation.hpp>
+#include <fergen/nn/fast_silu.hpp>
 #include <fergen/nn/conv2d.hpp>
 #include <fergen/nn/embedding.hpp>
 #include <fergen/nn/group_norm.hpp>
@@ -442,7 +442,7 @@ class unet {
 
   unet_config config_;
   std::optional<nn::linear<B>> time_in_;
-  nn::silu<B> time_act_;
+  nn::fast_silu<B> time_act_;
   std::optional<nn::linear<B>> time_out_;
   std::optional<nn::embedding<B>> label_emb_;
   std::vector<embed_sequential<B>> input_blocks_;
@@ -450,7 +450,7 @@ class unet {
   std::vector<embed_sequential<B>> output_blocks_;
   std::vector<std::pair<std::int64_t, std::int64_t>> splits_;  // per output block: channels of h, of the skip
   std::optional<nn::group_norm<B>> out_norm_;
-  nn::silu<B> out_act_;
+  nn::fast_silu<B> out_act_;
   std::optional<nn::conv2d<B>> out_conv_;
   shape emb_shape_{};
 };

@@ -8,7 +8,7 @@
 #include <fergen/backend/cpu/arithmetic.hpp>
 #include <fergen/backend/cpu/channel_bias.hpp>
 #include <fergen/models/denoiser.hpp>
-#include <fergen/nn/activation.hpp>
+#include <fergen/nn/fast_silu.hpp>
 #include <fergen/nn/conv2d.hpp>
 #include <fergen/nn/dropout.hpp>
 #include <fergen/nn/group_norm.hpp>
@@ -133,12 +133,12 @@ class res_block {
  private:
   std::int64_t in_, out_, emb_dim_;
   nn::group_norm<B> in_norm_;
-  nn::silu<B> in_act_;
+  nn::fast_silu<B> in_act_;
   nn::conv2d<B> in_conv_;
-  nn::silu<B> emb_act_;
+  nn::fast_silu<B> emb_act_;
   nn::linear<B> emb_proj_;
   nn::group_norm<B> out_norm_;
-  nn::silu<B> out_act_;
+  nn::fast_silu<B> out_act_;
   nn::dropout<B> drop_;
   nn::conv2d<B> out_conv_;
   std::optional<nn::conv2d<B>> skip_;

@@ -5,6 +5,7 @@
 #include <fergen/backend/cpu/tensor.hpp>
 #include <fergen/backend/timestep_embedding.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <span>
@@ -24,9 +25,15 @@ struct timestep_embedding<cpu<T>> {
               " is not finite");
     const auto count = static_cast<std::int64_t>(timesteps.size());
     tensor_type y = tensor_type::uninitialized({count, g.dim, 1, 1});
-    for (std::int64_t n = 0; n < count; ++n)
-      for (std::int64_t i = 0; i < g.dim; ++i)
-        y.data()[n * g.dim + i] = static_cast<T>(g.value(timesteps[static_cast<std::size_t>(n)], i));
+    T* out = y.data();
+    for (std::int64_t n = 0; n < count; ++n) {
+      // A sampler's batch shares one timestep: the row is computed once and copied.
+      if (n > 0 && timesteps[static_cast<std::size_t>(n)] == timesteps[static_cast<std::size_t>(n - 1)]) {
+        std::copy_n(out + (n - 1) * g.dim, g.dim, out + n * g.dim);
+        continue;
+      }
+      for (std::int64_t i = 0; i < g.dim; ++i) out[n * g.dim + i] = static_cast<T>(g.value(timesteps[static_cast<std::size_t>(n)], i));
+    }
     return y;
   }
 };
