@@ -11,5 +11,7 @@ namespace fergen::tool {
 
 void add_augment_command(CLI::App& app, std::function<int()>& run);
 void add_dataset_command(CLI::App& app, std::function<int()>& run);
+void add_train_diffusion_command(CLI::App& app, std::function<int()>& run);
+void add_generate_command(CLI::App& app, std::function<int()>& run);
 
 }  // namespace fergen::tool

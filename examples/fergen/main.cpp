@@ -2,6 +2,8 @@
 //
 //   fergen augment ...    apply exact augmentation parameters to one image (preview a policy)
 //   fergen dataset ...    load CASME II, an image folder or the procedural faces; counts, splits, leakage
+//   fergen train-diffusion ...   train the class-conditional diffusion UNet (checkpoint + sample grids)
+//   fergen generate ...   sample a synthetic dataset from a checkpoint into an image folder
 //
 // Each subcommand lives in a translation unit of its own (command_<name>.cpp, declared in commands.hpp): it
 // adds its options to the CLI11 app and sets the function that runs it. Failures are fergen::error: printed as one line, exit status 1.
@@ -26,6 +28,8 @@ int main(int argc, char** argv) {
   std::function<int()> run;
   fergen::tool::add_augment_command(app, run);
   fergen::tool::add_dataset_command(app, run);
+  fergen::tool::add_train_diffusion_command(app, run);
+  fergen::tool::add_generate_command(app, run);
 
   try {
     app.parse(argc, argv);
