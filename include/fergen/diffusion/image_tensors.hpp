@@ -3,6 +3,7 @@
 #pragma once
 
 #include <fergen/core/error.hpp>
+#include <fergen/core/shape.hpp>
 #include <fergen/core/tensor.hpp>
 #include <fergen/data/image.hpp>
 
