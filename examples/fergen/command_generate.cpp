@@ -28,7 +28,7 @@ struct generate_arguments {
   std::string checkpoint, out, counts, sampler = "ddim", spacing = "trailing", variance = "fixed_small", shard = "0/1",
                                        grid;
   std::int64_t per_class = 0, steps = 50, batch = 32;
-  double eta = 0, guidance = 1, clip = 1;
+  double eta = 1, guidance = 1, clip = 1;
   bool no_clip = false, raw = false;
   std::uint64_t seed = 0;
 };
@@ -68,7 +68,9 @@ void add_generate_command(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--sampler", a->sampler, "ddpm or ddim")->capture_default_str();
   cmd->add_option("--steps", a->steps, "Sampling steps (at most the model's T)")->capture_default_str();
   cmd->add_option("--spacing", a->spacing, "Timestep spacing: trailing, leading, linspace")->capture_default_str();
-  cmd->add_option("--eta", a->eta, "DDIM noise (0: deterministic, 1: DDPM's variance)")->capture_default_str();
+  cmd->add_option("--eta", a->eta,
+                  "DDIM noise: 1 (DDPM's variance; robust for briefly trained networks) to 0 (deterministic)")
+      ->capture_default_str();
   cmd->add_option("--variance", a->variance, "DDPM noise: fixed_small or fixed_large")->capture_default_str();
   cmd->add_option("--guidance", a->guidance, "Classifier-free guidance scale (1: none)")->capture_default_str();
   cmd->add_option("--clip", a->clip, "Clip the predicted clean image to [-clip, clip]")->capture_default_str();

@@ -70,7 +70,9 @@ struct train_options {
   std::int64_t checkpoint_every = 1000;   // 0: only at the end
   std::int64_t sample_every = 0;          // per-class grids; 0: only at the end
   std::int64_t samples_per_class = 8;     // columns of the grids
-  sampler_options grid_sampler{.kind = sampler_kind::ddim, .steps = 50};
+  // DDIM with eta = 1: a young network's noise predictions are off in scale, which the deterministic
+  // sampler (eta = 0) accumulates into leftover noise; the stochastic one corrects it at every step.
+  sampler_options grid_sampler{.kind = sampler_kind::ddim, .steps = 50, .eta = 1.0};
   std::uint64_t grid_seed = 2026;         // the same noise in every grid, so grids over time compare
   bool hflip = false;                     // random left-right flips of training images
   double max_seconds = 0;                 // stop after this much wall time (0: none); makes the step count
