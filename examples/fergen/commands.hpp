@@ -13,5 +13,7 @@ void add_augment_command(CLI::App& app, std::function<int()>& run);
 void add_dataset_command(CLI::App& app, std::function<int()>& run);
 void add_report_command(CLI::App& app, std::function<int()>& run);
 void add_forward_command(CLI::App& app, std::function<int()>& run);
+void add_train_diffusion_command(CLI::App& app, std::function<int()>& run);
+void add_generate_command(CLI::App& app, std::function<int()>& run);
 
 }  // namespace fergen::tool

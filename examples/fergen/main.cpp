@@ -4,6 +4,8 @@
 //   fergen dataset ...    load CASME II, an image folder or the procedural faces; counts, splits, leakage
 //   fergen report ...     rebuild a study's report from its results.json
 //   fergen forward ...    run a backbone (VGG-16, ResNet-50, Inception-V3) on an array and write its logits
+//   fergen train-diffusion ...   train the class-conditional diffusion UNet (checkpoint + sample grids)
+//   fergen generate ...   sample a synthetic dataset from a checkpoint into an image folder
 //
 // Each subcommand lives in a translation unit of its own (command_<name>.cpp, declared in commands.hpp): it
 // adds its options to the CLI11 app and sets the function that runs it. Failures are fergen::error: printed as one line, exit status 1.
@@ -30,6 +32,8 @@ int main(int argc, char** argv) {
   fergen::tool::add_dataset_command(app, run);
   fergen::tool::add_report_command(app, run);
   fergen::tool::add_forward_command(app, run);
+  fergen::tool::add_train_diffusion_command(app, run);
+  fergen::tool::add_generate_command(app, run);
 
   try {
     app.parse(argc, argv);

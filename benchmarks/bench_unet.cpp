@@ -1,0 +1,158 @@
+// bench_unet: the DDPM UNet's training step (forward, MSE, backward, AdamW) and one denoising step (forward
+// without recording, then a DDIM update) at 48x48, batch 32, against PyTorch (Debian's python3-torch) on the
+// same network (tests/reference/unet_torch.py) in the same run with the same number of threads. Prints
+// images per second, the ratio (fergen / PyTorch throughput: above 1 is faster) and both parameter counts.
+//
+//   bench_unet [--threads N] [--seconds S] [--batch B] [--preset benchmark|study|demo] [--python /usr/bin/python3]
+#include <fergen/diffusion/ddim.hpp>
+#include <fergen/diffusion/noise_schedule.hpp>
+#include <fergen/models/unet.hpp>
+#include <fergen/nn/initialize.hpp>
+#include <fergen/nn/losses.hpp>
+#include <fergen/nn/parameters.hpp>
+#include <fergen/optim/adam.hpp>
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using B = fergen::cpu<float>;
+
+// Median seconds per call after two warm-up calls, over at least 3 calls and about `seconds` in total.
+double timed(const std::function<void()>& fn, double seconds) {
+  fn();
+  fn();
+  std::vector<double> samples;
+  const auto start = clock_type::now();
+  while (samples.size() < 3 ||
+         (std::chrono::duration<double>(clock_type::now() - start).count() < seconds && samples.size() < 50)) {
+    const auto t = clock_type::now();
+    fn();
+    samples.push_back(std::chrono::duration<double>(clock_type::now() - t).count());
+  }
+  std::sort(samples.begin(), samples.end());
+  return samples[samples.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 2;
+  double seconds = 5.0;
+  std::int64_t batch = 32;
+  std::string preset = "benchmark", python = "/usr/bin/python3";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--threads") threads = std::stoi(value);
+    else if (flag == "--seconds") seconds = std::stod(value);
+    else if (flag == "--batch") batch = std::stoll(value);
+    else if (flag == "--preset") preset = value;
+    else if (flag == "--python") python = value;
+    else {
+      std::fprintf(stderr, "bench_unet: unknown option %s\nusage: bench_unet [--threads N] [--seconds S] [--batch B] "
+                           "[--preset benchmark|study|demo] [--python PATH]\n", flag.c_str());
+      return 2;
+    }
+  }
+  omp_set_num_threads(threads);
+  namespace models = fergen::models;
+  const std::map<std::string, models::unet_config> presets{{"benchmark", models::unet_presets::benchmark(7)},
+                                                           {"study", models::unet_presets::study(7)},
+                                                           {"demo", models::unet_presets::demo(7)}};
+  if (!presets.contains(preset)) {
+    std::fprintf(stderr, "bench_unet: unknown preset '%s' (benchmark, study, demo)\n", preset.c_str());
+    return 2;
+  }
+  models::unet_config config = presets.at(preset);
+  config.dropout = 0;  // PyTorch's twin has dropout too, but the benchmark compares the arithmetic
+  if (!config.attention_resolutions.empty() || config.middle_attention)
+    std::printf("note: the PyTorch peer has no attention; preset '%s' has it, so its ratio is not like for like\n",
+                preset.c_str());
+  const std::int64_t size = config.image_size;
+  std::printf("bench_unet: %d threads, ~%.0f s per measurement, batch %lld at %lldx%lld; PyTorch peer: %s\n", threads,
+              seconds, static_cast<long long>(batch), static_cast<long long>(size), static_cast<long long>(size),
+              python.c_str());
+  std::printf("network: %s\n", config.describe().c_str());
+
+  models::unet<B> net(config);
+  fergen::nn::initialize(net, 1);
+  const std::int64_t params = fergen::nn::parameter_count(net);
+  fergen::random_stream r{1, 1};
+  std::vector<float> xv(static_cast<std::size_t>(batch * size * size)), tv(xv.size());
+  for (std::size_t i = 0; i < xv.size(); ++i) {
+    xv[i] = static_cast<float>(r.normal(i));
+    tv[i] = static_cast<float>(r.normal(i + xv.size()));
+  }
+  const auto x = fergen::tensor<B>::from(xv, {batch, 1, size, size});
+  const auto target = fergen::tensor<B>::from(tv, {batch, 1, size, size});
+  std::vector<double> t(static_cast<std::size_t>(batch));
+  std::vector<std::int64_t> labels(static_cast<std::size_t>(batch));
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    t[i] = static_cast<double>((i * 37) % 1000);
+    labels[i] = static_cast<std::int64_t>(i % 7);
+  }
+  auto opt = fergen::optim::adamw<B>({.lr = 1e-4});
+  const double train = timed([&] {
+    auto ctx = fergen::context<B>::train(1);
+    const auto out = net.forward(ctx, x, t, labels);
+    auto loss = fergen::nn::mse(ctx, out, target);
+    fergen::nn::zero_grad(net);
+    net.backward(ctx, loss.gradient);
+    opt.step(ctx, net);
+  }, seconds);
+  const fergen::diffusion::noise_schedule schedule{fergen::diffusion::beta_schedule{}};
+  const auto coefficients =
+      fergen::diffusion::ddim_sampler{}.step(schedule, 500, 480, fergen::diffusion::prediction_type::epsilon);
+  const std::vector<double> t_same(static_cast<std::size_t>(batch), 500.0);
+  fergen::tensor<B> xt = x.clone();
+  const double denoise = timed([&] {
+    auto ctx = fergen::context<B>::eval();
+    const auto out = net.forward(ctx, xt, t_same, labels);
+    xt = fergen::ops::diffusion_steps<B>::reverse_step(ctx, xt, out, coefficients, {}, 0);
+  }, seconds);
+
+  // --- PyTorch side ----------------------------------------------------------------------------------------
+  std::string mult;
+  for (std::size_t i = 0; i < config.channel_mult.size(); ++i) {
+    if (i) mult += ",";
+    mult += std::to_string(config.channel_mult[i]);
+  }
+  const std::string command = python + " " + FERGEN_BENCHMARK_DIR "/torch_unet.py " + std::to_string(threads) + " " +
+                              std::to_string(seconds) + " " + std::to_string(batch) + " " + std::to_string(size) + " " +
+                              std::to_string(config.base_channels) + " " + mult + " " + std::to_string(config.res_blocks) +
+                              " " + std::to_string(config.groups) + " " + std::to_string(config.classes);
+  std::map<std::string, double> torch;
+  if (FILE* pipe = popen(command.c_str(), "r")) {
+    char key[64];
+    double value = 0;
+    while (std::fscanf(pipe, "%63s %lf", key, &value) == 2) torch[key] = value;
+    if (pclose(pipe) != 0) torch.clear();
+  }
+  const auto images = static_cast<double>(batch);
+  std::printf("parameters: fergen %lld, PyTorch %.0f\n\n", static_cast<long long>(params),
+              torch.contains("params") ? torch["params"] : 0.0);
+  std::printf("%-34s %12s %12s %8s\n", "", "fergen", "PyTorch", "ratio");
+  auto row = [&](const char* what, double ours, const char* key) {
+    if (torch.contains(key)) {
+      std::printf("%-34s %8.1f img/s %6.1f img/s %8.2f\n", what, images / ours, images / torch[key], torch[key] / ours);
+    } else {
+      std::printf("%-34s %8.1f img/s %12s %8s\n", what, images / ours, "(failed)", "-");
+    }
+  };
+  row("training step (fwd+bwd+AdamW)", train, "train");
+  row("denoising step (fwd + DDIM)", denoise, "denoise");
+  std::printf("\nseconds per batch: fergen train %.3f, denoise %.3f", train, denoise);
+  if (torch.contains("train")) std::printf("; PyTorch train %.3f, denoise %.3f", torch["train"], torch["denoise"]);
+  std::printf("\n");
+  return 0;
+}

@@ -1,0 +1,310 @@
+// Tests of the trainer (diffusion/trainer.hpp, train.hpp), checkpoints (checkpoint.hpp) and generation
+// (generate.hpp) with a tiny UNet: exact resume, strict architecture checks, determinism by seed, shards
+// whose union is the unsharded set, and the image folder read back by data/image_folder.hpp.
+#include <fergen/data/image_folder.hpp>
+#include <fergen/diffusion/checkpoint.hpp>
+#include <fergen/diffusion/generate.hpp>
+#include <fergen/diffusion/train.hpp>
+#include <fergen/diffusion/trainer.hpp>
+#include <fergen/models/unet.hpp>
+#include <fergen/nn/initialize.hpp>
+#include <fergen/nn/state_dict.hpp>
+
+#include "support/errors.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+using namespace fergen;
+using namespace fergen::diffusion;
+using testing::contains;
+using testing::error_of;
+using B = cpu<float>;
+using unet = models::unet<B>;
+
+namespace {
+
+std::filesystem::path scratch(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("fergen-test-diffusion-" + name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+models::unet_config tiny(std::int64_t base = 8) {
+  models::unet_config c;
+  c.image_size = 8;
+  c.base_channels = base;
+  c.channel_mult = {1, 2};
+  c.res_blocks = 1;
+  c.attention_resolutions = {4};
+  c.groups = 4;
+  c.dropout = 0.1;
+  c.classes = 3;
+  return c;
+}
+
+// Twelve 8x8 gray images in three classes: a bright square whose position says the class, plus noise.
+data::dataset squares() {
+  data::dataset ds({"left", "middle", "right"});
+  generator g(5);
+  for (int i = 0; i < 12; ++i) {
+    data::sample s;
+    s.label = i % 3;
+    s.image = data::image(1, 8, 8, 40.0f);
+    for (int y = 2; y < 6; ++y)
+      for (int x = 0; x < 3; ++x) s.image.at(0, y, static_cast<std::int64_t>(s.label) * 2 + x + 1) = 220.0f;
+    for (auto& p : s.image.pixels) p = std::clamp(p + static_cast<float>(20 * (g.uniform() - 0.5)), 0.0f, 255.0f);
+    ds.add(std::move(s));
+  }
+  return ds;
+}
+
+trainer_options quick(std::int64_t steps, std::uint64_t seed = 3) {
+  trainer_options o;
+  o.batch = 4;
+  o.steps = steps;
+  o.lr = 1e-3;
+  o.warmup_steps = 2;
+  o.ema_decay = 0.99;
+  o.label_dropout = 0.2;
+  o.seed = seed;
+  return o;
+}
+
+std::vector<float> values_of(unet& net) {
+  std::vector<float> all;
+  nn::for_each_parameter(net, [&](std::string_view, nn::parameter<B>& p) {
+    all.insert(all.end(), p.value.values().begin(), p.value.values().end());
+  });
+  return all;
+}
+
+train_options silent(const std::filesystem::path& out) {
+  train_options o;
+  o.out = out;
+  o.log_every = 1000;
+  o.checkpoint_every = 0;
+  o.samples_per_class = 2;
+  o.grid_sampler.steps = 3;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("checkpoint/resume: N steps straight == N/2, save, load into a fresh trainer, N/2 (bit-identical)") {
+  const data::dataset ds = squares();
+  const diffusion_config process{};
+  // Straight: 6 steps.
+  unet a(tiny());
+  nn::initialize(a, 1);
+  trainer ta(a, process, quick(6), ds.class_names());
+  train(ta, ds, silent(scratch("straight")), {});
+  // Split: 3 steps, checkpoint, then a fresh network (other initial weights) and trainer resume to 6.
+  const auto dir = scratch("split");
+  {
+    unet b(tiny());
+    nn::initialize(b, 1);
+    trainer tb(b, process, quick(3), ds.class_names());
+    train(tb, ds, silent(dir), {});
+    CHECK(tb.steps_done() == 3);
+  }
+  unet c(tiny());
+  nn::initialize(c, 99);
+  trainer tc(c, process, quick(6), ds.class_names());
+  tc.load(dir);
+  CHECK(tc.steps_done() == 3);
+  train(tc, ds, silent(dir), {});
+  CHECK(tc.steps_done() == 6);
+  CHECK(values_of(a) == values_of(c));
+  unet ea = ta.averaged_model(), ec = tc.averaged_model();
+  CHECK(values_of(ea) == values_of(ec));
+  CHECK(ta.ema().updates() == tc.ema().updates());
+  const auto ra = ta.rng_state(), rc = tc.rng_state();
+  CHECK(ra.seed == rc.seed);
+  CHECK(ra.streams_taken == rc.streams_taken);
+  CHECK(ra.words_used == rc.words_used);
+  // The saved files agree entry for entry, optimiser moments and generator state included.
+  const auto saved = scratch("saved");
+  ta.save(saved / "a.npz");
+  tc.save(saved / "c.npz");
+  const npz_archive fa = read_npz(saved / "a.npz"), fc = read_npz(saved / "c.npz");
+  CHECK(fa.size() == fc.size());
+  CHECK(fa.contains("optim.out.2.weight.exp_avg_sq"));
+  for (const auto& [key, array] : fa) {
+    CAPTURE(key);
+    REQUIRE(fc.contains(key));
+    CHECK(array.bytes == fc.at(key).bytes);
+  }
+  // Same seed -> the same run; another seed -> another.
+  unet d(tiny());
+  nn::initialize(d, 1);
+  trainer td(d, process, quick(6), ds.class_names());
+  train(td, ds, silent({}), {});
+  CHECK(values_of(d) == values_of(a));
+  unet e(tiny());
+  nn::initialize(e, 1);
+  trainer te(e, process, quick(6, 4), ds.class_names());
+  train(te, ds, silent({}), {});
+  CHECK(values_of(e) != values_of(a));
+  // The run wrote its per-class grid.
+  CHECK(std::filesystem::exists(dir / "samples" / "step_0000006.png"));
+  CHECK(std::filesystem::exists(dir / "checkpoint.npz"));
+}
+
+TEST_CASE("a checkpoint of another architecture, or no checkpoint at all, is refused before anything changes") {
+  const data::dataset ds = squares();
+  const auto dir = scratch("arch");
+  unet a(tiny());
+  nn::initialize(a, 1);
+  trainer ta(a, diffusion_config{}, quick(2), ds.class_names());
+  train(ta, ds, silent(dir), {});
+
+  unet wider(tiny(16));
+  nn::initialize(wider, 2);
+  const auto before = values_of(wider);
+  trainer tw(wider, diffusion_config{}, quick(2), ds.class_names());
+  const std::string message = error_of([&] { tw.load(dir); });
+  CHECK(contains(message, "the checkpoint was written for another network or diffusion process (1 difference)"));
+  CHECK(contains(message, "base_channels: 8 in the checkpoint, 16 here"));
+  CHECK(values_of(wider) == before);
+
+  unet same(tiny());
+  trainer tv(same, diffusion_config{.prediction = prediction_type::v}, quick(2), ds.class_names());
+  CHECK(contains(error_of([&] { tv.load(dir); }), "prediction: eps in the checkpoint, v here"));
+  trainer tn(same, diffusion_config{}, quick(2), {"a", "b", "c"});
+  CHECK(contains(error_of([&] { tn.load(dir); }), "the checkpoint's classes (left, middle, right) are not this run's (a, b, c)"));
+
+  // A file of plain weights, and a missing file.
+  nn::save_weights(a, dir / "weights.npz");
+  CHECK(contains(error_of([&] { read_checkpoint(dir / "weights.npz"); }),
+                 "not a fergen diffusion checkpoint (no 'meta.format' entry; it holds"));
+  CHECK(contains(error_of([&] { load_unet<B>(dir / "nothing"); }), "no such checkpoint"));
+  // load_unet builds the network from the checkpoint and takes the averaged weights.
+  const trained_unet<B> loaded = load_unet<B>(dir);
+  CHECK(loaded.model.config() == tiny());
+  CHECK(loaded.class_names == ds.class_names());
+  CHECK(loaded.step == 2);
+  unet averaged = ta.averaged_model();
+  unet copy = loaded.model;
+  CHECK(values_of(copy) == values_of(averaged));
+}
+
+TEST_CASE("trainer options are checked; label dropout needs a null class") {
+  models::unet_config c = tiny();
+  c.null_class = false;
+  unet net(c);
+  CHECK(contains(error_of([&] { trainer t(net, diffusion_config{}, quick(2)); }),
+                 "label_dropout = 0.2 needs a network with a null class (this one has none)"));
+  unet ok(tiny());
+  trainer_options bad = quick(2);
+  bad.batch = 0;
+  CHECK(contains(error_of([&] { trainer t(ok, diffusion_config{}, bad); }), "batch = 0 must be at least 1"));
+  CHECK(contains(error_of([&] { trainer t(ok, diffusion_config{.schedule = {.timesteps = 0}}, quick(2)); }),
+                 "T = 0 diffusion steps"));
+  std::map<std::string, std::string> e;
+  for (const auto& [k, v] : quick(7).entries()) e[k] = v;
+  CHECK(trainer_options::from_entries(e, "x").steps == 7);
+  e["optimizer"] = "sgd";
+  CHECK(contains(error_of([&] { trainer_options::from_entries(e, "ckpt"); }), "unknown optimizer 'sgd'"));
+}
+
+TEST_CASE("generation: deterministic by seed, shards whose union is the whole set, a folder that reads back") {
+  unet net(tiny());
+  nn::initialize(net, 7);
+  const noise_schedule schedule{beta_schedule{}};
+  const std::vector<std::string> names{"left", "middle", "right"};
+  const std::vector<std::int64_t> counts{3, 1, 4};
+  generation_options o;
+  o.sampler.steps = 4;
+  o.batch = 2;
+  o.seed = 11;
+  const shape image{1, 1, 8, 8};
+  const data::dataset all = generate(net, schedule, prediction_type::epsilon, names, counts, image, o);
+  REQUIRE(all.size() == 8);
+  CHECK(all.class_counts() == counts);
+  CHECK(all[4].source == "right/right_00000.png");
+  CHECK(all[4].frame == 0);
+  // Same seed, same bits; another seed, other images.
+  const data::dataset again = generate(net, schedule, prediction_type::epsilon, names, counts, image, o);
+  for (std::int64_t i = 0; i < all.size(); ++i) CHECK(all[i].image == again[i].image);
+  generation_options other = o;
+  other.seed = 12;
+  const data::dataset different = generate(net, schedule, prediction_type::epsilon, names, counts, image, other);
+  CHECK(!(all[0].image == different[0].image));
+  // Shards 0/2 and 1/2: together exactly the unsharded set.
+  std::map<std::string, data::image> merged;
+  for (std::int64_t part = 0; part < 2; ++part) {
+    generation_options s = o;
+    s.shard = shard::parse(str(part, "/2"));
+    const data::dataset half = generate(net, schedule, prediction_type::epsilon, names, counts, image, s);
+    for (const auto& sample : half) CHECK(merged.emplace(sample.source, sample.image).second);
+  }
+  REQUIRE(merged.size() == 8);
+  for (const auto& sample : all) CHECK(merged.at(sample.source) == sample.image);
+  // Written as an image folder and read back by the image-folder loader.
+  const auto dir = scratch("generated");
+  write_generated(all, dir, o);
+  data::image_folder_options f;
+  f.root = dir;
+  f.color = data::color_mode::gray;
+  const data::dataset back = data::load_image_folder(f);
+  CHECK(back.class_names() == names);
+  CHECK(back.size() == 8);
+  // A class asked for 0 images gets no folder (the loader rejects empty class folders).
+  generation_options none = o;
+  const auto sparse = generate(net, schedule, prediction_type::epsilon, names, {2, 0, 1}, image, none);
+  const auto sparse_dir = scratch("sparse");
+  write_generated(sparse, sparse_dir, none);
+  CHECK(std::filesystem::exists(sparse_dir / "left" / "left_00001.png"));
+  CHECK(!std::filesystem::exists(sparse_dir / "middle"));
+  std::map<std::string, const data::image*> by_file;
+  for (const auto& s : back) by_file[std::filesystem::path(s.source).lexically_relative(dir).generic_string()] = &s.image;
+  for (const auto& s : all) {
+    CAPTURE(s.source);
+    REQUIRE(by_file.contains(s.source));
+    CHECK(*by_file.at(s.source) == s.image);
+  }
+  std::ifstream manifest(dir / "manifest.csv");
+  std::string header, row;
+  std::getline(manifest, header);
+  std::getline(manifest, row);
+  for (auto* line : {&header, &row})
+    if (!line->empty() && line->back() == '\r') line->pop_back();  // RFC 4180 rows end in CRLF
+  CHECK(header == "file,class,seed,index,sampler,steps,guidance");
+  CHECK(row == "left/left_00000.png,left,11,0,ddim,4,1");
+  CHECK(manifest_name(shard::parse("1/3")) == "manifest-1-of-3.csv");
+}
+
+TEST_CASE("generation: the study's Table 2 counts by class name; bad requests fail before any image") {
+  std::vector<std::string> folder_order{"disgust", "fear", "happiness", "others", "repression", "sadness", "surprise"};
+  CHECK(study_counts_for(folder_order) == std::vector<std::int64_t>{3120, 1760, 2780, 2140, 2187, 1632, 1845});
+  std::int64_t total = 0;
+  for (const auto& [name, count] : study_generated_counts()) total += count;
+  CHECK(total == 15464);
+  CHECK(contains(error_of([] { study_counts_for({"left", "middle", "right"}); }), "the model has 3 classes"));
+  CHECK(contains(error_of([] { shard::parse("2/2"); }), "shard 2/2 is not a part of the job"));
+  CHECK(contains(error_of([] { shard::parse("half"); }), "is not of the form i/n"));
+
+  unet net(tiny());
+  const noise_schedule schedule{beta_schedule{}};
+  const std::vector<std::string> names{"left", "middle", "right"};
+  generation_options o;
+  o.sampler.steps = 1001;
+  CHECK(contains(error_of([&] { generate(net, schedule, prediction_type::epsilon, names, {1, 1, 1}, {1, 1, 8, 8}, o); }),
+                 "1001 sampling steps is more than the model's T = 1000"));
+  o.sampler.steps = 5;
+  CHECK(contains(error_of([&] { generate(net, schedule, prediction_type::epsilon, names, {1, 1}, {1, 1, 8, 8}, o); }),
+                 "2 counts for 3 classes"));
+  models::unet_config c = tiny();
+  c.null_class = false;
+  unet no_null(c);
+  o.sampler.guidance.scale = 2;
+  CHECK(contains(error_of([&] { generate(no_null, schedule, prediction_type::epsilon, names, {1, 1, 1}, {1, 1, 8, 8}, o); }),
+                 "needs a network with a null class"));
+}
