@@ -15,5 +15,8 @@ void add_report_command(CLI::App& app, std::function<int()>& run);
 void add_forward_command(CLI::App& app, std::function<int()>& run);
 void add_train_diffusion_command(CLI::App& app, std::function<int()>& run);
 void add_generate_command(CLI::App& app, std::function<int()>& run);
+void add_evaluate_command(CLI::App& app, std::function<int()>& run);
+void add_study_command(CLI::App& app, std::function<int()>& run);
+void add_demo_command(CLI::App& app, std::function<int()>& run);
 
 }  // namespace fergen::tool

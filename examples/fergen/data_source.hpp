@@ -32,6 +32,7 @@ struct dataset_arguments {
   std::int64_t size = 48, folds = 5, subjects = 10, clips_per_class = 1;
   double test_fraction = 0.2;
   std::uint64_t seed = 0, faces_seed = 2026;
+  data::procedural_options faces;  // the rest of the procedural faces' options (a study preset sets them)
 };
 
 // Prints what a dataset holds: classes with their frame counts, subjects, clips.
@@ -65,7 +66,7 @@ inline void write_image_folder(const data::dataset& ds, const std::filesystem::p
 inline data::dataset load_source(const dataset_arguments& a) {
   const auto policy = a.skip_bad ? data::error_policy::skip_and_report : data::error_policy::fail;
   if (a.procedural) {
-    data::procedural_options o;
+    data::procedural_options o = a.faces;
     o.subjects = a.subjects;
     o.clips_per_class = a.clips_per_class;
     o.casme_imbalance = a.casme_imbalance;

@@ -6,6 +6,9 @@
 //   fergen forward ...    run a backbone (VGG-16, ResNet-50, Inception-V3) on an array and write its logits
 //   fergen train-diffusion ...   train the class-conditional diffusion UNet (checkpoint + sample grids)
 //   fergen generate ...   sample a synthetic dataset from a checkpoint into an image folder
+//   fergen evaluate ...   judge a synthetic set with the backbones in the study's settings, under a protocol
+//   fergen study ...      the whole study in one go (data -> diffusion -> synthetic set -> backbones -> report)
+//   fergen demo           the study on the built-in procedural faces, sized for a 2-core CPU
 //
 // Each subcommand lives in a translation unit of its own (command_<name>.cpp, declared in commands.hpp): it
 // adds its options to the CLI11 app and sets the function that runs it. Failures are fergen::error: printed as one line, exit status 1.
@@ -34,6 +37,9 @@ int main(int argc, char** argv) {
   fergen::tool::add_forward_command(app, run);
   fergen::tool::add_train_diffusion_command(app, run);
   fergen::tool::add_generate_command(app, run);
+  fergen::tool::add_evaluate_command(app, run);
+  fergen::tool::add_study_command(app, run);
+  fergen::tool::add_demo_command(app, run);
 
   try {
     app.parse(argc, argv);

@@ -224,6 +224,10 @@ train_result train_classifier(Net& net, const data::dataset& train, const data::
     double loss_sum = 0, lr = o.lr;
     std::int64_t seen = 0, correct = 0, batch_index = 0;
     while (auto batch = stream.next()) {
+      // A last batch of one image cannot train BatchNorm where a map is 1x1 (ResNet's last stage on small
+      // inputs; PyTorch raises the same error): that image sits this epoch out, as DataLoader(drop_last) would
+      // drop it. The shuffle puts another image last in the next epoch.
+      if (batch->labels.size() == 1 && stream.samples() > 1) continue;
       auto ctx = context<B>::train(detail::step_seed(o.seed, step));
       const tensor<B> x = network_input(ctx, batch->images, net.in_channels());
       nn::zero_grad(net);

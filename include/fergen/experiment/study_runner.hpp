@@ -13,6 +13,7 @@
 #include <fergen/data/image_io.hpp>
 #include <fergen/data/leakage.hpp>
 #include <fergen/data/split.hpp>
+#include <fergen/eval/classification_metrics.hpp>
 #include <fergen/eval/feature_matrix.hpp>
 #include <fergen/eval/frechet_distance.hpp>
 #include <fergen/eval/kernel_distance.hpp>
@@ -74,6 +75,9 @@ struct study_services {
   std::function<classifier_result(const classifier_request&)> train_and_test;
   std::function<quality_features(const data::dataset& real_train, const data::dataset& synthetic, std::uint64_t seed)>
       features;  // optional: without it, the quality section has pixel-space memorisation only
+  // The synthetic set was made elsewhere (`fergen evaluate --synthetic`): which subjects its generator learned
+  // is unknown, so no row that trains on it counts as subject-independent.
+  bool synthetic_given = false;
   std::function<void(const std::string&)> log = [](const std::string& line) {
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
@@ -81,35 +85,6 @@ struct study_services {
 };
 
 namespace detail {
-
-// Accuracy, UF1 and UAR from a confusion matrix, with MEGC 2019's conventions: classes that never occur
-// in the test set count neither in UAR nor in UF1 (their F1 is undefined rather than zero).
-struct pooled_metrics {
-  double accuracy = 0, uf1 = 0, uar = 0;
-};
-inline pooled_metrics metrics_of(const std::vector<std::vector<std::int64_t>>& confusion) {
-  const std::size_t k = confusion.size();
-  std::int64_t total = 0, correct = 0;
-  double f1_sum = 0, recall_sum = 0;
-  std::int64_t present = 0;
-  for (std::size_t c = 0; c < k; ++c) {
-    std::int64_t tp = confusion[c][c], fn = 0, fp = 0;
-    for (std::size_t j = 0; j < k; ++j) {
-      total += confusion[c][j];
-      if (j != c) fn += confusion[c][j], fp += confusion[j][c];
-    }
-    correct += tp;
-    if (tp + fn == 0) continue;
-    ++present;
-    recall_sum += static_cast<double>(tp) / static_cast<double>(tp + fn);
-    f1_sum += 2.0 * static_cast<double>(tp) / static_cast<double>(2 * tp + fp + fn);
-  }
-  pooled_metrics m;
-  m.accuracy = total > 0 ? static_cast<double>(correct) / static_cast<double>(total) : 0.0;
-  m.uf1 = present > 0 ? f1_sum / static_cast<double>(present) : 0.0;
-  m.uar = present > 0 ? recall_sum / static_cast<double>(present) : 0.0;
-  return m;
-}
 
 inline std::string seconds_text(double s) {
   char b[32];
@@ -178,9 +153,13 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
         const fold_plan& fold = fixed_folds[f];
         const data::dataset train = real.subset(fold.generator_train);
         const std::string label = pname + " " + fold.name;
-        log(str("generator [", label, "]: learning ", train.size(), " real frames",
-                fold.test_subjects.empty() ? std::string(" (every real frame, the test frames included, as the study)")
-                                           : str(" (without test subject(s) ", fold.test_subjects.size(), ")")));
+        if (services.synthetic_given) {
+          log(str("generator [", label, "]: the given synthetic set"));
+        } else {
+          log(str("generator [", label, "]: learning ", train.size(), " real frames",
+                  fold.test_subjects.empty() ? std::string(" (every real frame, the test frames included, as the study)")
+                                             : str(" (without test subject(s) ", fold.test_subjects.size(), ")")));
+        }
         generated_set g = services.train_generator(train, label, plan.seed + 1000 * (f + 1));
         require(g.images.class_names() == real.class_names(), "study: the generator of ", label,
                 " returned classes that differ from the real set's");
@@ -273,8 +252,7 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
             rec.backbone = backbone;
             rec.config = std::string(name(config));
             rec.trial = trial;
-            std::vector<std::vector<std::int64_t>> confusion(static_cast<std::size_t>(class_count),
-                                                             std::vector<std::int64_t>(static_cast<std::size_t>(class_count), 0));
+            std::vector<std::int64_t> truth, predicted;  // pooled over folds
             double clip_shared = 0, subject_shared = 0;
             for (std::size_t f = 0; f < folds.size(); ++f) {
               const fold_plan& fold = folds[f];
@@ -295,7 +273,8 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
               for (std::int64_t i = 0; i < test.size(); ++i) {
                 const std::int64_t p = result.predictions[static_cast<std::size_t>(i)];
                 require(p >= 0 && p < class_count, "study: prediction ", p, " is not a class");
-                ++confusion[static_cast<std::size_t>(test[i].label)][static_cast<std::size_t>(p)];
+                truth.push_back(test[i].label);
+                predicted.push_back(p);
                 correct += p == test[i].label;
               }
               rec.train_images += train.size();
@@ -306,24 +285,31 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
               clip_shared += leakage[f].clip_overlap * static_cast<double>(test.size());
               subject_shared += leakage[f].subject_overlap * static_cast<double>(test.size());
             }
-            const detail::pooled_metrics m = detail::metrics_of(confusion);
+            // Pooled over folds, as MEGC 2019 scores LOSO: every real frame once in one confusion matrix.
+            const auto m = eval::classification_metrics::compute(truth, predicted, class_count);
             rec.accuracy = m.accuracy;
             rec.uf1 = m.uf1;
             rec.uar = m.uar;
-            rec.confusion = std::move(confusion);
+            for (std::int64_t t = 0; t < class_count; ++t) {
+              rec.confusion.emplace_back();
+              for (std::int64_t q = 0; q < class_count; ++q) rec.confusion.back().push_back(m.count(t, q));
+            }
             // Leakage: measured on the real split when both sides are real; by construction otherwise.
             if (set == setting::real_real) {
               rec.clip_overlap = clip_shared / static_cast<double>(rec.test_images);
               rec.subject_overlap = subject_shared / static_cast<double>(rec.test_images);
             }
-            rec.generator_saw_test_subjects = set == setting::synth_real && folds.front().generator_sees_test;
+            rec.generator_saw_test_subjects =
+                set == setting::synth_real && (folds.front().generator_sees_test || services.synthetic_given);
             if (set == setting::real_real && (*rec.clip_overlap > 0 || *rec.subject_overlap > 0)) {
               rec.leaking = true;
               rec.leak_reason = str(data::detail::percent(*rec.clip_overlap), " of test frames share a clip and ",
                                     data::detail::percent(*rec.subject_overlap), " a subject with training");
             } else if (rec.generator_saw_test_subjects) {
               rec.leaking = true;
-              rec.leak_reason = "the generator learned every real frame, the test frames included";
+              rec.leak_reason = services.synthetic_given
+                                    ? "the synthetic set was given; its generator may have learned the test subjects"
+                                    : "the generator learned every real frame, the test frames included";
             } else if (tests_on_synthetic(set)) {
               rec.leaking = true;
               rec.leak_reason = set == setting::synth_synth

@@ -1,0 +1,140 @@
+// The study's run from plan to report, shared by `fergen study`, `fergen demo` and `fergen evaluate`: the one
+// translation unit that instantiates every backbone and the UNet for the study's services.
+#include "study_common.hpp"
+
+#include <fergen/core/parallel.hpp>
+#include <fergen/data/image_folder.hpp>
+#include <fergen/experiment/report.hpp>
+#include <fergen/experiment/study_runner.hpp>
+#include <fergen/experiment/study_services.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace fergen::tool {
+namespace {
+
+// A synthetic set made elsewhere (`fergen generate`), with its classes put in the real set's order. A class
+// the real set lacks is an error: there would be nothing to test it against.
+data::dataset load_synthetic(const std::string& folder, const data::dataset& real, std::int64_t size) {
+  data::image_folder_options o;
+  o.root = folder;
+  o.color = data::color_mode::gray;
+  o.height = o.width = size;
+  const data::dataset given = data::load_image_folder(o);
+  std::string known;
+  for (const auto& n : real.class_names()) known += (known.empty() ? "" : ", ") + n;
+  for (const auto& n : given.class_names()) {
+    bool found = false;
+    for (const auto& m : real.class_names()) found = found || m == n;
+    require(found, "--synthetic ", folder, ": class '", n, "' is not a class of the real data (", known, ")");
+  }
+  data::dataset out(real.class_names());
+  for (const auto& s : given) {
+    data::sample copy = s;
+    copy.label = real.label_of(given.class_names()[static_cast<std::size_t>(s.label)]);
+    out.add(std::move(copy));
+  }
+  return out;
+}
+
+// Runs the plan with fergen's services on backend B and writes the report; returns the report's path.
+template <class B>
+std::filesystem::path run_study_on(const data::dataset& real, const experiment::study_preset& p,
+                                   const experiment::service_options& services_options,
+                                   const std::optional<data::dataset>& synthetic, const std::filesystem::path& out,
+                                   experiment::study_results header) {
+  auto log = [](const std::string& line) {
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+  };
+  experiment::study_services services = experiment::make_study_services<B>(services_options, log);
+  if (synthetic) {
+    const data::dataset fixed = *synthetic;
+    services.synthetic_given = true;
+    services.train_generator = [fixed](const data::dataset&, const std::string&, std::uint64_t) {
+      return experiment::generated_set{fixed, {}, std::nullopt};
+    };
+  }
+  const experiment::study_results r = experiment::run_study(real, p.plan, services, out, std::move(header));
+  return experiment::write_report(out, r).html;
+}
+
+// From parsed arguments to a report: resolve, check, load, run.
+}  // namespace
+
+int run_study_command(study_arguments& a, const CLI::App* cmd, bool evaluate) {
+  const auto start = std::chrono::steady_clock::now();
+  const experiment::study_preset p = resolve_preset(a, cmd);
+  // The real data: the source given, or the preset's procedural faces.
+  if (a.source.casme2.empty() && a.source.folder.empty()) {
+    const bool user_faces = cmd->get_option_no_throw("--subjects") != nullptr &&
+                            (cmd->count("--subjects") > 0 || cmd->count("--clips-per-class") > 0);
+    a.source.procedural = true;
+    a.source.faces = p.faces;
+    if (!user_faces) {
+      a.source.subjects = p.faces.subjects;
+      a.source.clips_per_class = p.faces.clips_per_class;
+      a.source.casme_imbalance = p.faces.casme_imbalance;
+    }
+  }
+  if (cmd->get_option_no_throw("--size") == nullptr || cmd->count("--size") == 0) a.source.size = p.faces.size;  // the frames' size: the preset's unless given
+  experiment::service_options so;
+  so.generator = p.generator;
+  so.classifier = p.classifier;
+  so.feature_backbone = a.feature_backbone.empty() ? p.plan.backbones.front() : a.feature_backbone;
+  so.pretrained = a.pretrained;
+  so.verbose = a.verbose;
+  const std::filesystem::path out = a.out.empty() ? std::filesystem::path("fergen-" + p.name) : std::filesystem::path(a.out);
+  if (evaluate && p.plan.uses_synthetic())
+    require(!a.synthetic.empty(), "evaluate: the settings ", a.settings.empty() ? "chosen" : a.settings,
+            " use synthetic images: give --synthetic DIR (a `fergen generate` folder), or run `fergen study`, which "
+            "trains a generator per fold");
+  if (a.device == "cuda") {
+#if FERGEN_CUDA_COMPILE
+#else
+    fail("--device cuda: this fergen was built without CUDA (configure with -DFERGEN_WITH_CUDA=ON on a machine with nvcc)");
+#endif
+  }
+
+  std::printf("fergen %s: preset %s (%s)\n", evaluate ? "evaluate" : "study", p.name.c_str(), p.description.c_str());
+  std::printf("grid: %zu backbone(s) x %zu setting(s) x %zu configuration(s) x %lld trial(s) x %zu protocol(s); %d threads\n",
+              p.plan.backbones.size(), p.plan.settings.size(), p.plan.configs.size(),
+              static_cast<long long>(p.plan.trials), p.plan.protocols.size(), thread_count());
+  const data::dataset real = load_source(a.source);
+  std::printf("real data: %s: ", describe_source(a.source).c_str());
+  print_summary(real);
+  experiment::check_service_options(so, p.plan, real.class_count());
+  std::optional<data::dataset> synthetic;
+  if (!a.synthetic.empty()) {
+    synthetic = load_synthetic(a.synthetic, real, p.generator.image_size);
+    std::printf("synthetic data: %s: ", a.synthetic.c_str());
+    print_summary(*synthetic);
+  }
+
+  experiment::study_results header;
+  header.fergen_version = FERGEN_VERSION_STRING;
+  header.preset = p.name;
+  header.data_source = describe_source(a.source);
+  header.backbone_size = p.classifier.size;
+  header.input_size = p.classifier.input_size;
+  header.epochs = p.classifier.epochs;
+  std::filesystem::path html;
+#if FERGEN_CUDA_COMPILE
+  if (a.device == "cuda") {
+    html = run_study_on<cuda<float>>(real, p, so, synthetic, out, header);
+  } else {
+    html = run_study_on<cpu<float>>(real, p, so, synthetic, out, header);
+  }
+#else
+  html = run_study_on<cpu<float>>(real, p, so, synthetic, out, header);
+#endif
+  const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60.0;
+  std::printf("done in %.1f min. The report: %s\n", minutes, html.string().c_str());
+  return 0;
+}
+
+}  // namespace fergen::tool

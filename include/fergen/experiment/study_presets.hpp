@@ -1,0 +1,134 @@
+// fergen/experiment/study_presets.hpp: complete study set-ups by name: the grid, the generator and the
+// classifiers. `paper` is the study's sizes (a GPU's work), `demo` what a 2-core CPU does in minutes, `smoke`
+// the smallest run that exercises every path (the test suite's).
+#pragma once
+
+#include <fergen/core/error.hpp>
+#include <fergen/data/procedural_faces.hpp>
+#include <fergen/experiment/study_plan.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+FERGEN_BEGIN_NAMESPACE
+namespace experiment {
+
+// The diffusion model of a study: a diffusion preset (diffusion/presets.hpp) with the run's length and output.
+struct generator_settings {
+  std::string preset = "study";     // diffusion::presets::by_name: network, process, optimiser, sampler
+  std::int64_t image_size = 48;     // frames are resized to this (the study: 48x48)
+  std::int64_t steps = 0;           // training steps; 0: the preset's
+  std::int64_t batch = 0;           // 0: the preset's
+  std::int64_t base_channels = 0;   // 0: the preset's
+  std::int64_t sampling_steps = 0;  // 0: the preset's
+  bool study_counts = false;        // the study's Table 2 counts per class (15,464 images)
+  std::int64_t per_class = 0;       // otherwise this many images of every class; 0: as many as the real frames
+  std::int64_t grid_per_class = 8;  // columns of the sample grid
+};
+
+// The classifiers of a study.
+struct classifier_settings {
+  std::string size = "full";      // models::backbone_size: full (torchvision) or small
+  std::int64_t input_size = 160;  // the study: 48 -> 160
+  std::int64_t in_channels = 1;   // 1: gray frames with ImageNet's normalisation folded into the first
+                                  // convolution (equal to replicating to RGB; cheaper); 3: replicated RGB
+  std::int64_t epochs = 10;
+  std::int64_t batch = 32;
+  std::string optimizer = "adam";
+  double lr = 1e-4;
+  double warmup_epochs = 0;
+  std::string schedule = "cosine";  // eval::lr_decay
+  double freeze_fraction = 0.3;     // what the freeze30 configuration freezes
+};
+
+struct study_preset {
+  std::string name;
+  std::string description;
+  study_plan plan;
+  generator_settings generator;
+  classifier_settings classifier;
+  data::procedural_options faces;  // the real data when no other source is given
+};
+
+namespace study_presets {
+
+// The study as published: 48x48 generator, 15,464 images with Table 2's counts, torchvision's backbones at
+// 160x160, three configurations, five trials, four settings; under the study's protocol and LOSO.
+inline study_preset paper() {
+  study_preset p;
+  p.name = "paper";
+  p.description = "the study's sizes: 48x48 generator, 15,464 images (Table 2), full backbones at 160x160, 5 trials";
+  p.plan.configs = {configuration::baseline, configuration::augment, configuration::freeze30};
+  p.plan.protocols = {protocol::random, protocol::loso};
+  p.plan.trials = 5;
+  p.generator.preset = "study";
+  p.generator.image_size = 48;
+  p.generator.study_counts = true;
+  p.classifier.size = "full";
+  p.classifier.input_size = 160;
+  p.classifier.epochs = 10;
+  p.faces.subjects = 26;
+  p.faces.size = 48;
+  p.faces.casme_imbalance = true;
+  p.faces.clips_per_class = 2;
+  return p;
+}
+
+// What `fergen demo` runs on a 2-core CPU in under 10 minutes: the procedural faces of 4 subjects at 32x32,
+// a small UNet trained for a few hundred steps per generator, the small backbones at 64x64 (Inception at
+// its minimum, 75x75), one trial of the baseline, under the study's protocol and LOSO.
+inline study_preset demo() {
+  study_preset p;
+  p.name = "demo";
+  p.description = "a 2-core CPU in minutes: 4 procedural subjects, 32x32 generator, small backbones, 1 trial";
+  p.plan.protocols = {protocol::random, protocol::loso};
+  p.plan.trials = 1;
+  p.generator.preset = "demo";
+  p.generator.image_size = 32;
+  p.generator.steps = 400;
+  p.generator.per_class = 24;
+  p.generator.sampling_steps = 20;
+  p.classifier.size = "small";
+  p.classifier.input_size = 64;
+  p.classifier.epochs = 4;
+  p.classifier.lr = 2e-3;
+  p.classifier.warmup_epochs = 0.5;
+  p.faces.subjects = 4;
+  p.faces.clips_per_class = 1;
+  p.faces.size = 48;
+  return p;
+}
+
+// The smallest run through every path (generators, four settings, both protocols, quality, report): the
+// tool's test.
+inline study_preset smoke() {
+  study_preset p = demo();
+  p.name = "smoke";
+  p.description = "every path in seconds: 3 procedural subjects, tiny generator and classifiers";
+  p.plan.backbones = {"vgg16", "resnet50"};
+  p.generator.steps = 20;
+  p.generator.base_channels = 8;
+  p.generator.image_size = 16;
+  p.generator.per_class = 4;
+  p.generator.sampling_steps = 4;
+  p.generator.grid_per_class = 4;
+  p.classifier.input_size = 32;
+  p.classifier.epochs = 1;
+  p.faces.subjects = 3;
+  p.faces.min_frames = 4;
+  p.faces.max_frames = 5;
+  p.faces.size = 32;
+  return p;
+}
+
+inline study_preset by_name(std::string_view name) {
+  if (name == "paper") return paper();
+  if (name == "demo") return demo();
+  if (name == "smoke") return smoke();
+  fail("unknown study preset '", name, "' (known: demo, paper, smoke)");
+}
+
+}  // namespace study_presets
+}  // namespace experiment
+FERGEN_END_NAMESPACE
