@@ -116,8 +116,12 @@ int main(int argc, char** argv) {
               o.threads, o.seconds, static_cast<long long>(batch), static_cast<long long>(size),
               static_cast<long long>(size), static_cast<long long>(classes), o.python.c_str());
 
+  // Each network is measured in fergen, then at once in PyTorch: on a shared machine the two sides of a ratio
+  // then see the same load.
   std::vector<std::string> names;
   std::vector<result> ours;
+  std::vector<double> theirs;
+  bool have_peer = true;
   for (const auto b : fergen::models::all_backbones) {
     const std::string name(fergen::models::to_string(b));
     if (!o.only.empty() && o.only != name) continue;
@@ -125,11 +129,13 @@ int main(int argc, char** argv) {
     ours.push_back(fergen::models::with_backbone<B>(b, fergen::models::backbone_size::full,
                                                     {.num_classes = classes, .in_channels = 3, .transform_input = false},
                                                     [&](auto& net) { return measure(net, o.seconds); }));
-    std::fprintf(stderr, "  fergen %s: train %.3f s/batch, inference %.3f s/batch\n", name.c_str(), ours.back().train,
-                 ours.back().infer);
+    const std::vector<double> peer = run_torch(o, {name});
+    have_peer = have_peer && peer.size() == 2;
+    theirs.insert(theirs.end(), peer.begin(), peer.end());
+    std::fprintf(stderr, "  %s: fergen train %.3f s/batch, inference %.3f s/batch; PyTorch %.3f, %.3f\n", name.c_str(),
+                 ours.back().train, ours.back().infer, peer.size() == 2 ? peer[0] : 0.0,
+                 peer.size() == 2 ? peer[1] : 0.0);
   }
-  const std::vector<double> theirs = run_torch(o, names);
-  const bool have_peer = theirs.size() == 2 * names.size();
   if (!have_peer) std::printf("(PyTorch peer unavailable: ratios omitted; install python3-torch and python3-torchvision)\n");
 
   std::printf("\n%-26s %14s %14s %8s\n", "batch 8, 3x160x160", "fergen", "PyTorch", "ratio");
