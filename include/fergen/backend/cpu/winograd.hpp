@@ -60,56 +60,80 @@ std::vector<T> transform_weights(const T* w, std::int64_t k_count, std::int64_t 
 }
 
 // y [N, K, H, W] = conv3x3(x [N, C, H, W], weights transformed by transform_weights) + bias (or none).
+//
+// Work goes in chunks of whole tile rows, so both transforms run along rows as loops over contiguous memory
+// that the compiler vectorises: a tile row needs input rows 2 ty - 1 .. 2 ty + 2, which are first copied with
+// their zero padding into a buffer of 4 rows of 2 tiles_w + 2 values; B^T combines the 4 rows, then B combines
+// neighbouring columns (p = 2 t .. 2 t + 3 in the padded row for tile t).
 template <class T>
 void convolve(const T* x, const shape& xs, const std::vector<T>& u, std::int64_t k_count, const T* bias, T* y) {
   const std::int64_t c_count = xs.c, h = xs.h, w = xs.w;
-  const std::int64_t tiles_h = (h + 1) / 2, tiles_w = (w + 1) / 2, per_image = tiles_h * tiles_w;
-  const std::int64_t total = xs.n * per_image;
-  // Tiles per chunk: wide enough for the products' micro-kernels, small enough that the chunk's transformed
-  // input and output (16 x (C + K) x chunk values) stay within a few megabytes.
-  const std::int64_t chunk = std::clamp<std::int64_t>((std::int64_t{1} << 19) / (16 * (c_count + k_count)) / 16 * 16,
-                                                      32, 512);
-  const std::int64_t chunks = (total + chunk - 1) / chunk;
+  const std::int64_t tiles_h = (h + 1) / 2, tiles_w = (w + 1) / 2, rows = xs.n * tiles_h;
+  const std::int64_t padded = 2 * tiles_w + 2;  // input columns -1 .. 2 tiles_w
+  // Tile rows per chunk: enough tiles for the products' micro-kernels, few enough that the chunk's transformed
+  // input and output (16 x (C + K) values per tile) stay within a few megabytes.
+  const std::int64_t target = std::clamp<std::int64_t>((std::int64_t{1} << 19) / (16 * (c_count + k_count)), 64, 512);
+  const std::int64_t rows_per_chunk = std::max<std::int64_t>(1, target / tiles_w);
+  const std::int64_t chunks = (rows + rows_per_chunk - 1) / rows_per_chunk;
+  const std::int64_t max_tiles = rows_per_chunk * tiles_w;
+  const std::int64_t scratch_size = 16 * (c_count + k_count) * max_tiles + 4 * padded + 8 * tiles_w + 2 * padded;
   std::vector<std::unique_ptr<T[]>> scratch(static_cast<std::size_t>(thread_count()));
   parallel_for(chunks, [&](std::int64_t index) {
     auto& buffer = scratch[static_cast<std::size_t>(thread_index())];
-    if (!buffer) buffer.reset(new T[static_cast<std::size_t>(16 * (c_count + k_count) * chunk)]);
-    const std::int64_t t0 = index * chunk, t1 = std::min(total, t0 + chunk), n_tiles = t1 - t0;
-    T* v = buffer.get();                  // [16][C][n_tiles]
-    T* m = v + 16 * c_count * chunk;      // [16][K][n_tiles]
+    if (!buffer) buffer.reset(new T[static_cast<std::size_t>(scratch_size)]);
+    const std::int64_t r0 = index * rows_per_chunk, r1 = std::min(rows, r0 + rows_per_chunk);
+    const std::int64_t n_tiles = (r1 - r0) * tiles_w;
+    T* v = buffer.get();                     // [16][C][n_tiles]
+    T* m = v + 16 * c_count * max_tiles;     // [16][K][n_tiles]
+    T* band = m + 16 * k_count * max_tiles;  // [4][padded]: the input rows of one tile row, zero-padded
+    T* s = band + 4 * padded;                // [8][tiles_w]: A^T M of one tile row
+    T* line = s + 8 * tiles_w;               // [2][padded]: one tile row's two output rows
     const std::int64_t vs = c_count * n_tiles, ms = k_count * n_tiles;  // strides between the 16 planes
 
-    // Input transform: V = B^T d B for each tile and channel, d the 4x4 patch at (2 ty - 1, 2 tx - 1).
-    for (std::int64_t t = t0; t < t1; ++t) {
-      const std::int64_t n = t / per_image, r = t % per_image, ty = r / tiles_w, tx = r % tiles_w;
-      const std::int64_t y0 = 2 * ty - 1, x0 = 2 * tx - 1;
-      const bool inside = y0 >= 0 && x0 >= 0 && y0 + 4 <= h && x0 + 4 <= w;
-      for (std::int64_t c = 0; c < c_count; ++c) {
+    // Input transform.
+    for (std::int64_t c = 0; c < c_count; ++c) {
+      for (std::int64_t r = r0; r < r1; ++r) {
+        const std::int64_t n = r / tiles_h, y0 = 2 * (r % tiles_h) - 1;
         const T* plane = x + (n * c_count + c) * h * w;
-        T d[4][4];
-        if (inside) {
-          for (int i = 0; i < 4; ++i)
-            for (int j = 0; j < 4; ++j) d[i][j] = plane[(y0 + i) * w + x0 + j];
-        } else {
-          for (int i = 0; i < 4; ++i)
-            for (int j = 0; j < 4; ++j) {
-              const std::int64_t yy = y0 + i, xx = x0 + j;
-              d[i][j] = yy >= 0 && yy < h && xx >= 0 && xx < w ? plane[yy * w + xx] : T{0};
-            }
+        for (std::int64_t i = 0; i < 4; ++i) {
+          T* dst = band + i * padded;
+          const std::int64_t yy = y0 + i;
+          if (yy < 0 || yy >= h) {
+            std::fill(dst, dst + padded, T{0});
+            continue;
+          }
+          dst[0] = T{0};
+          std::copy(plane + yy * w, plane + yy * w + w, dst + 1);
+          std::fill(dst + 1 + w, dst + padded, T{0});
         }
-        T b[4][4];  // B^T d
-        for (int j = 0; j < 4; ++j) {
-          b[0][j] = d[0][j] - d[2][j];
-          b[1][j] = d[1][j] + d[2][j];
-          b[2][j] = d[2][j] - d[1][j];
-          b[3][j] = d[1][j] - d[3][j];
+        // B^T over the rows, in place: band rows become b0 = d0 - d2, b1 = d1 + d2, b2 = d2 - d1, b3 = d1 - d3.
+        T* d0 = band;
+        T* d1 = band + padded;
+        T* d2 = band + 2 * padded;
+        T* d3 = band + 3 * padded;
+        for (std::int64_t p = 0; p < padded; ++p) {
+          const T a0 = d0[p], a1 = d1[p], a2 = d2[p], a3 = d3[p];
+          d0[p] = a0 - a2;
+          d1[p] = a1 + a2;
+          d2[p] = a2 - a1;
+          d3[p] = a1 - a3;
         }
-        T* out = v + c * n_tiles + (t - t0);
-        for (int i = 0; i < 4; ++i) {
-          out[(i * 4 + 0) * vs] = b[i][0] - b[i][2];
-          out[(i * 4 + 1) * vs] = b[i][1] + b[i][2];
-          out[(i * 4 + 2) * vs] = b[i][2] - b[i][1];
-          out[(i * 4 + 3) * vs] = b[i][1] - b[i][3];
+        // B over the columns of each tile: V[i][0] = b[2t] - b[2t+2], V[i][1] = b[2t+1] + b[2t+2],
+        // V[i][2] = b[2t+2] - b[2t+1], V[i][3] = b[2t+1] - b[2t+3].
+        const std::int64_t j0 = (r - r0) * tiles_w;
+        for (std::int64_t i = 0; i < 4; ++i) {
+          const T* b = band + i * padded;
+          T* o0 = v + (i * 4 + 0) * vs + c * n_tiles + j0;
+          T* o1 = v + (i * 4 + 1) * vs + c * n_tiles + j0;
+          T* o2 = v + (i * 4 + 2) * vs + c * n_tiles + j0;
+          T* o3 = v + (i * 4 + 3) * vs + c * n_tiles + j0;
+          for (std::int64_t t = 0; t < tiles_w; ++t) {
+            const T e0 = b[2 * t], e1 = b[2 * t + 1], e2 = b[2 * t + 2], e3 = b[2 * t + 3];
+            o0[t] = e0 - e2;
+            o1[t] = e1 + e2;
+            o2[t] = e2 - e1;
+            o3[t] = e1 - e3;
+          }
         }
       }
     }
@@ -117,25 +141,39 @@ void convolve(const T* x, const shape& xs, const std::vector<T>& u, std::int64_t
     for (std::int64_t xi = 0; xi < 16; ++xi)
       cpu_blas::gemm(false, false, k_count, n_tiles, c_count, T{1}, u.data() + xi * k_count * c_count, c_count,
                      v + xi * vs, n_tiles, T{0}, m + xi * ms, n_tiles);
-    // Output transform: Y = A^T M A, the 2x2 tile (cut at the map's edge), plus the bias.
+    // Output transform: s[i][q] = (A^T M)[i][q] over a tile row, then Y = s A into two output rows, cut at the
+    // map's edge, plus the bias.
     for (std::int64_t k = 0; k < k_count; ++k) {
       const T beta = bias ? bias[k] : T{0};
-      for (std::int64_t t = t0; t < t1; ++t) {
-        const std::int64_t n = t / per_image, r = t % per_image, ty = r / tiles_w, tx = r % tiles_w;
-        const T* in = m + k * n_tiles + (t - t0);
-        T s[2][4];  // A^T M
-        for (int j = 0; j < 4; ++j) {
-          const T m0 = in[(0 * 4 + j) * ms], m1 = in[(1 * 4 + j) * ms], m2 = in[(2 * 4 + j) * ms],
-                  m3 = in[(3 * 4 + j) * ms];
-          s[0][j] = m0 + m1 + m2;
-          s[1][j] = m1 - m2 - m3;
+      for (std::int64_t r = r0; r < r1; ++r) {
+        const std::int64_t n = r / tiles_h, oy = 2 * (r % tiles_h);
+        const std::int64_t j0 = (r - r0) * tiles_w;
+        for (std::int64_t q = 0; q < 4; ++q) {
+          const T* m0 = m + (0 * 4 + q) * ms + k * n_tiles + j0;
+          const T* m1 = m + (1 * 4 + q) * ms + k * n_tiles + j0;
+          const T* m2 = m + (2 * 4 + q) * ms + k * n_tiles + j0;
+          const T* m3 = m + (3 * 4 + q) * ms + k * n_tiles + j0;
+          T* top = s + q * tiles_w;
+          T* bottom = s + (4 + q) * tiles_w;
+          for (std::int64_t t = 0; t < tiles_w; ++t) {
+            top[t] = m0[t] + m1[t] + m2[t];
+            bottom[t] = m1[t] - m2[t] - m3[t];
+          }
+        }
+        for (std::int64_t i = 0; i < 2; ++i) {
+          const T* s0 = s + (4 * i + 0) * tiles_w;
+          const T* s1 = s + (4 * i + 1) * tiles_w;
+          const T* s2 = s + (4 * i + 2) * tiles_w;
+          const T* s3 = s + (4 * i + 3) * tiles_w;
+          T* out = line + i * padded;
+          for (std::int64_t t = 0; t < tiles_w; ++t) {
+            out[2 * t] = s0[t] + s1[t] + s2[t] + beta;
+            out[2 * t + 1] = s1[t] - s2[t] - s3[t] + beta;
+          }
         }
         T* plane = y + (n * k_count + k) * h * w;
-        const std::int64_t oy = 2 * ty, ox = 2 * tx;
-        for (int i = 0; i < 2 && oy + i < h; ++i) {
-          plane[(oy + i) * w + ox] = s[i][0] + s[i][1] + s[i][2] + beta;
-          if (ox + 1 < w) plane[(oy + i) * w + ox + 1] = s[i][1] - s[i][2] - s[i][3] + beta;
-        }
+        std::copy(line, line + w, plane + oy * w);
+        if (oy + 1 < h) std::copy(line + padded, line + padded + w, plane + (oy + 1) * w);
       }
     }
   });
