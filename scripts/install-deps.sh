@@ -3,7 +3,7 @@
 # downloaded, then or later.
 #
 #   scripts/install-deps.sh           compiler, CMake, Ninja and the libraries (enough to build and run fergen)
-#   scripts/install-deps.sh --tests   also python3-torch, numpy and scipy, which the test suite and the
+#   scripts/install-deps.sh --tests   also python3-torch, torchvision, numpy and scipy, which the test suite and the
 #                                     benchmarks run as independent references (through /usr/bin/python3),
 #                                     clang with its runtime for the libFuzzer targets, and chromium,
 #                                     which renders the study report headless in a test
@@ -17,7 +17,7 @@ packages=(
 )
 case "${1:-}" in
   "") ;;
-  --tests) packages+=(python3 python3-numpy python3-torch python3-scipy python3-openpyxl python3-pil clang libclang-rt-14-dev libomp-14-dev chromium) ;;
+  --tests) packages+=(python3 python3-numpy python3-torch python3-torchvision python3-scipy python3-openpyxl python3-pil clang libclang-rt-14-dev libomp-14-dev chromium) ;;
   *) echo "usage: $0 [--tests]" >&2; exit 2 ;;
 esac
 

@@ -85,3 +85,21 @@
 #include <fergen/optim/ema.hpp>
 #include <fergen/optim/lr_schedule.hpp>
 #include <fergen/optim/sgd.hpp>
+
+// models: VGG, ResNet and Inception-V3 (torchvision's), the gray input path, loading pretrained weights
+#include <fergen/models/backbones.hpp>
+#include <fergen/models/classifier.hpp>
+#include <fergen/models/imagenet.hpp>
+#include <fergen/models/inception.hpp>
+#include <fergen/models/pretrained.hpp>
+#include <fergen/models/resnet.hpp>
+#include <fergen/models/vgg.hpp>
+#include <fergen/nn/input_conv2d.hpp>
+#include <fergen/nn/optional_layer.hpp>
+#include <fergen/nn/visitor_ref.hpp>
+
+// eval: classification metrics, the classifier training loop, predictions
+#include <fergen/eval/classification_metrics.hpp>
+#include <fergen/eval/classifier_input.hpp>
+#include <fergen/eval/predict.hpp>
+#include <fergen/eval/train_classifier.hpp>

@@ -42,7 +42,7 @@ struct prediction {
 // 3-channel network). The dataset's labels must index the network's classes.
 template <class Net>
 prediction predict(Net& net, const data::dataset& ds, const std::vector<std::int64_t>& indices,
-                   const predict_options& o = {}) {
+                   const predict_options& o) {
   using B = typename Net::backend;
   require(ds.class_count() <= net.num_classes(), "predict: the dataset has ", ds.class_count(),
           " classes, the network ", net.name(), " only ", net.num_classes());

@@ -43,13 +43,15 @@ inline backbone_size parse_backbone_size(std::string_view name) {
   fail("backbone size '", name, "' is not one of: full, small");
 }
 
-// The small presets. VGG: 8 convolutions of 16-128 channels in VGG-16's five pooled stages, a 256-wide
-// classifier on a 1x1 pool. ResNet: one Bottleneck per stage at width 16 (512 features). Inception: every
+// The small presets. VGG: 8 convolutions of 16-128 channels in VGG-16's five pooled stages, with BatchNorm,
+// a 256-wide classifier on a 1x1 pool, initialised to unit gain (vgg_linear_init::kaiming). ResNet: one Bottleneck per stage at width 16 (512 features). Inception: every
 // width of Inception-V3 divided by 8 (256 features), all its blocks.
 inline constexpr vgg_config vgg_small_config{.layers = {16, vgg_max_pool, 32, vgg_max_pool, 64, 64, vgg_max_pool, 128,
                                                         128, vgg_max_pool, 128, 128, vgg_max_pool},
+                                             .batch_norm = true,
                                              .hidden = 256,
-                                             .pool = 1};
+                                             .pool = 1,
+                                             .linear_init = vgg_linear_init::kaiming};
 inline constexpr resnet_config resnet_small_config{.layers = {1, 1, 1, 1}, .width = 16};
 inline constexpr inception_config inception_small_config{.divisor = 8};
 

@@ -29,6 +29,13 @@ namespace models {
 // torchvision's "M" in a VGG configuration: a 2x2 max-pool with stride 2.
 inline constexpr std::int64_t vgg_max_pool = -1;
 
+// How the classifier's linear layers are initialised. torchvision: normal(0, 0.01), zero bias. Its three
+// layers then start with a gain of about 0.01^3 x sqrt(25088 x 4096 x 4096), and a network trained from
+// scratch for a few hundred steps sits on the plateau of uniform logits (on the procedural faces a small
+// VGG stays at chance for three epochs). kaiming: normal(0, sqrt(2 / in)) for the hidden layers (ReLU
+// follows), normal(0, sqrt(1 / in)) for the head, zero bias: unit gain, the plateau is gone.
+enum class vgg_linear_init { torchvision, kaiming };
+
 // The family's knobs, as torchvision's `cfgs` and VGG's classifier have them. `layers` lists the widths of
 // the 3x3 convolutions (padding 1, each followed by ReLU, or BatchNorm then ReLU) and vgg_max_pool entries,
 // in order; the first 0 ends the list.
@@ -37,6 +44,7 @@ struct vgg_config {
   bool batch_norm = false;      // vgg16_bn and friends
   std::int64_t hidden = 4096;   // width of the classifier's two hidden linear layers
   std::int64_t pool = 7;        // adaptive average pool to pool x pool before the classifier
+  vgg_linear_init linear_init = vgg_linear_init::torchvision;
   friend constexpr bool operator==(const vgg_config&, const vgg_config&) = default;
 };
 
@@ -202,7 +210,7 @@ class vgg : public classifier<detail::vgg_body<B, Config>, "classifier.6"> {
  public:
   explicit vgg(std::int64_t num_classes = 1000, std::int64_t in_channels = 3, vgg_options options = {})
       : base(Config == vgg16_config ? "vgg16" : "vgg", [&] { return make_body(in_channels, options); }, Config.hidden,
-             num_classes, in_channels, std::int64_t{1} << detail::vgg_pools(Config), linear_init()) {}
+             num_classes, in_channels, std::int64_t{1} << detail::vgg_pools(Config), head_rule()) {}
 
   static constexpr vgg_config config = Config;
 
@@ -210,8 +218,14 @@ class vgg : public classifier<detail::vgg_body<B, Config>, "classifier.6"> {
   void set_input_gradient(bool on) { first_layer().set_input_gradient(on); }
 
  private:
-  // torchvision: normal_(weight, 0, 0.01), zero bias, for every linear layer.
-  static head_init linear_init() { return {nn::init_rule::normal(0, 0.01), nn::init_rule::constant(0)}; }
+  // The rule of a linear layer with `in` inputs (see vgg_linear_init).
+  static head_init linear_rule(std::int64_t in, bool hidden) {
+    if (Config.linear_init == vgg_linear_init::torchvision)
+      return {nn::init_rule::normal(0, 0.01), nn::init_rule::constant(0)};
+    return {nn::init_rule::normal(0, std::sqrt((hidden ? 2.0 : 1.0) / static_cast<double>(in))),
+            nn::init_rule::constant(0)};
+  }
+  static head_init head_rule() { return linear_rule(Config.hidden, false); }
 
   static detail::vgg_body<B, Config> make_body(std::int64_t in_channels, const vgg_options& o) {
     require(in_channels == 1 || in_channels == 3, "vgg: in_channels ", in_channels,
@@ -220,8 +234,9 @@ class vgg : public classifier<detail::vgg_body<B, Config>, "classifier.6"> {
     const std::int64_t flat = detail::vgg_last_width(Config) * Config.pool * Config.pool;
     auto linear = [](std::int64_t in, std::int64_t out) {
       nn::linear<B> l(in, out);
-      l.weight().init = *linear_init().weight;
-      l.bias()->init = *linear_init().bias;
+      const head_init rule = linear_rule(in, true);
+      l.weight().init = *rule.weight;
+      l.bias()->init = *rule.bias;
       return l;
     };
     return detail::vgg_body<B, Config>(

@@ -6,6 +6,7 @@
 #include <fergen/backend/conv2d.hpp>
 #include <fergen/backend/cpu/blas.hpp>
 #include <fergen/backend/cpu/tensor.hpp>
+#include <fergen/backend/cpu/winograd.hpp>
 #include <fergen/core/parallel.hpp>
 
 #include <algorithm>
@@ -153,6 +154,11 @@ struct conv2d<cpu<T>> {
     const shape ys = g.output(xs, ws.n);
     if (bias) require(bias->size() == ws.n, "conv2d: bias of ", bias->size(), " values for ", ws.n, " filters");
     tensor_type y = tensor_type::uninitialized(ys);
+    if (cpu_winograd::applies(g, xs, ws.n)) {
+      cpu_winograd::convolve(x.data(), xs, cpu_winograd::transform_weights(weight.data(), ws.n, ws.c, false), ws.n,
+                             bias ? bias->data() : nullptr, y.data());
+      return y;
+    }
     const std::int64_t k = ws.c * ws.h * ws.w, p = ys.h * ys.w;
     const T* w = weight.data();
     if (p < cpu_conv::batch_product_below) {
@@ -202,6 +208,14 @@ struct conv2d<cpu<T>> {
             g.output(xs, ws.n), " of input ", xs);
     const std::int64_t taps = ws.h * ws.w, k = ws.c * taps, p = ys.h * ys.w;
     const T* w = weight.data();
+    // A 3x3 stride-1 padding-1 convolution's data gradient is the convolution of dy with the kernel turned by
+    // 180 degrees, input and output channels swapped: the same Winograd path.
+    if (cpu_winograd::applies(g, ys, xs.c)) {
+      tensor_type dx = tensor_type::uninitialized(xs);
+      cpu_winograd::convolve(dy.data(), ys, cpu_winograd::transform_weights(w, xs.c, ws.n, true), xs.c, static_cast<const T*>(nullptr),
+                             dx.data());
+      return dx;
+    }
     if (p < cpu_conv::batch_product_below) {
       tensor_type dx(xs);
       const std::int64_t np = xs.n * p;

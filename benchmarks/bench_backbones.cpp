@@ -1,0 +1,152 @@
+// bench_backbones: a training step (forward, cross-entropy, backward, SGD with momentum) and inference of
+// VGG-16, ResNet-50 and Inception-V3 at batch 8, 3x160x160, 7 classes, against torchvision's networks on
+// PyTorch (Debian's python3-torch and python3-torchvision) measured in the same run with the same number of
+// threads. Prints throughput and the six ratios (fergen / PyTorch: above 1 is faster).
+//
+//   bench_backbones [--threads N] [--seconds S] [--only vgg16|resnet50|inception_v3] [--python /usr/bin/python3]
+#include <fergen/models/backbones.hpp>
+#include <fergen/nn/initialize.hpp>
+#include <fergen/nn/losses.hpp>
+#include <fergen/nn/parameters.hpp>
+#include <fergen/optim/sgd.hpp>
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using B = fergen::cpu<float>;
+constexpr std::int64_t batch = 8, size = 160, classes = 7;
+
+struct options {
+  int threads = 2;
+  double seconds = 3.0;
+  std::string only;
+  std::string python = "/usr/bin/python3";
+  std::string script = FERGEN_BENCHMARK_DIR "/torch_backbones.py";
+};
+
+// Median seconds per call after one warm-up call, over at least 3 calls and about `seconds` in total.
+double timed(const std::function<void()>& fn, double seconds) {
+  fn();
+  std::vector<double> samples;
+  const auto start = clock_type::now();
+  while (samples.size() < 3 ||
+         (std::chrono::duration<double>(clock_type::now() - start).count() < seconds && samples.size() < 50)) {
+    const auto t = clock_type::now();
+    fn();
+    samples.push_back(std::chrono::duration<double>(clock_type::now() - t).count());
+  }
+  std::sort(samples.begin(), samples.end());
+  return samples[samples.size() / 2];
+}
+
+struct result {
+  double train = 0, infer = 0;  // seconds per batch
+};
+
+// The same work as the PyTorch script: torchvision's initialisation rules, inputs normal, labels 0..6.
+template <class Net>
+result measure(Net& net, double seconds) {
+  fergen::nn::initialize(net, 1);
+  net.set_input_gradient(false);  // as PyTorch: an input that does not require grad gets none
+  fergen::tensor<B> x = fergen::tensor<B>::uninitialized({batch, 3, size, size});
+  const fergen::random_stream s = fergen::generator(2).take();
+  for (std::int64_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(s.normal(static_cast<std::uint64_t>(i)));
+  std::vector<std::int64_t> labels(batch);
+  for (std::int64_t i = 0; i < batch; ++i) labels[static_cast<std::size_t>(i)] = i % classes;
+  fergen::optim::sgd<B> opt({.lr = 1e-3, .momentum = 0.9});
+  result r;
+  r.train = timed([&] {
+    auto ctx = fergen::context<B>::train(3);
+    fergen::nn::zero_grad(net);
+    const auto loss = fergen::nn::cross_entropy(ctx, net.forward(ctx, x), labels);
+    net.backward(ctx, loss.gradient);
+    opt.step(ctx, net);
+  }, seconds);
+  r.infer = timed([&] {
+    auto ctx = fergen::context<B>::eval();
+    net.forward(ctx, x);
+  }, seconds);
+  return r;
+}
+
+std::vector<double> run_torch(const options& o, const std::vector<std::string>& models) {
+  std::string command = o.python + " " + o.script + " " + std::to_string(o.threads) + " " + std::to_string(o.seconds);
+  for (const auto& m : models) command += " " + m;
+  std::vector<double> times;
+  if (FILE* pipe = popen(command.c_str(), "r")) {
+    char line[256];
+    while (std::fgets(line, sizeof line, pipe)) times.push_back(std::atof(line));
+    if (pclose(pipe) != 0) times.clear();
+  }
+  return times;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--threads") o.threads = std::stoi(value);
+    else if (flag == "--seconds") o.seconds = std::stod(value);
+    else if (flag == "--only") o.only = value;
+    else if (flag == "--python") o.python = value;
+    else {
+      std::fprintf(stderr,
+                   "bench_backbones: unknown option %s\nusage: bench_backbones [--threads N] [--seconds S] "
+                   "[--only vgg16|resnet50|inception_v3] [--python PATH]\n",
+                   flag.c_str());
+      return 2;
+    }
+  }
+  omp_set_num_threads(o.threads);
+  std::printf("bench_backbones: %d threads, ~%.1f s per measurement, batch %lld, 3x%lldx%lld, %lld classes; "
+              "PyTorch peer: %s\n",
+              o.threads, o.seconds, static_cast<long long>(batch), static_cast<long long>(size),
+              static_cast<long long>(size), static_cast<long long>(classes), o.python.c_str());
+
+  // Each network is measured in fergen, then at once in PyTorch: on a shared machine the two sides of a ratio
+  // then see the same load.
+  std::vector<std::string> names;
+  std::vector<result> ours;
+  std::vector<double> theirs;
+  bool have_peer = true;
+  for (const auto b : fergen::models::all_backbones) {
+    const std::string name(fergen::models::to_string(b));
+    if (!o.only.empty() && o.only != name) continue;
+    names.push_back(name);
+    ours.push_back(fergen::models::with_backbone<B>(b, fergen::models::backbone_size::full,
+                                                    {.num_classes = classes, .in_channels = 3, .transform_input = false},
+                                                    [&](auto& net) { return measure(net, o.seconds); }));
+    const std::vector<double> peer = run_torch(o, {name});
+    have_peer = have_peer && peer.size() == 2;
+    theirs.insert(theirs.end(), peer.begin(), peer.end());
+    std::fprintf(stderr, "  %s: fergen train %.3f s/batch, inference %.3f s/batch; PyTorch %.3f, %.3f\n", name.c_str(),
+                 ours.back().train, ours.back().infer, peer.size() == 2 ? peer[0] : 0.0,
+                 peer.size() == 2 ? peer[1] : 0.0);
+  }
+  if (!have_peer) std::printf("(PyTorch peer unavailable: ratios omitted; install python3-torch and python3-torchvision)\n");
+
+  std::printf("\n%-26s %14s %14s %8s\n", "batch 8, 3x160x160", "fergen", "PyTorch", "ratio");
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    for (int kind = 0; kind < 2; ++kind) {
+      const double mine = kind == 0 ? ours[i].train : ours[i].infer;
+      const double peer = have_peer ? theirs[2 * i + static_cast<std::size_t>(kind)] : 0;
+      const std::string label = names[i] + (kind == 0 ? " train step" : " inference");
+      std::printf("%-26s %8.1f img/s %8.1f img/s %8.2f\n", label.c_str(), batch / mine, have_peer ? batch / peer : 0.0,
+                  have_peer ? peer / mine : 0.0);
+    }
+  }
+  return 0;
+}
