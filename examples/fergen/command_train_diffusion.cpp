@@ -14,6 +14,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -35,7 +37,8 @@ struct train_arguments {
   std::int64_t steps = 0, batch = 0, base_channels = 0, res_blocks = 0, timesteps = 0, warmup = 0, heads = 0,
                groups = 0, log_every = 50, checkpoint_every = 500, sample_every = 0, samples_per_class = 8,
                grid_steps = 50;
-  std::vector<std::int64_t> channel_mult, attention;
+  std::vector<std::int64_t> channel_mult;
+  std::string attention;
   double lr = 0, beta_start = 0, beta_end = 0, dropout = 0, label_dropout = 0, ema_decay = 0, grad_clip = 0,
          weight_decay = 0, snr_gamma = 0, max_minutes = 0;
   bool resume = false, flip = false, middle_attention = false;
@@ -84,7 +87,7 @@ void add_train_diffusion_command(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--base-channels", a->base_channels, "UNet channels at the top level");
   cmd->add_option("--channel-mult", a->channel_mult, "Channel multiplier per level, e.g. 1,2,2")->delimiter(',');
   cmd->add_option("--res-blocks", a->res_blocks, "Residual blocks per level");
-  cmd->add_option("--attention", a->attention, "Feature-map sizes with self-attention, e.g. 12 (none: omit)")->delimiter(',');
+  cmd->add_option("--attention", a->attention, "Feature-map sizes with self-attention, e.g. 12 or 24,12; none: no attention");
   cmd->add_flag("--middle-attention,!--no-middle-attention", a->middle_attention, "Self-attention in the middle block");
   cmd->add_option("--heads", a->heads, "Attention heads");
   cmd->add_option("--groups", a->groups, "Group-normalisation groups");
@@ -156,7 +159,20 @@ void add_train_diffusion_command(CLI::App& app, std::function<int()>& run) {
       m.attention_resolutions.clear();
       for (const auto level : attention_levels)
         if (level < m.levels()) m.attention_resolutions.push_back(m.image_size >> level);
-      if (given("--attention")) m.attention_resolutions = a->attention;
+      if (given("--attention")) {
+        m.attention_resolutions.clear();
+        if (a->attention != "none")
+          for (std::size_t start = 0; start <= a->attention.size();) {
+            const std::size_t comma = std::min(a->attention.find(',', start), a->attention.size());
+            const std::string part = a->attention.substr(start, comma - start);
+            std::int64_t v = 0;
+            const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
+            require(ec == std::errc() && end == part.data() + part.size() && !part.empty(), "--attention: '", part,
+                    "' is not a feature-map size (give sizes like 12 or 24,12, or none)");
+            m.attention_resolutions.push_back(v);
+            start = comma + 1;
+          }
+      }
       if (given("--middle-attention")) m.middle_attention = a->middle_attention;  // counts --no-middle-attention too
       if (given("--heads")) m.heads = a->heads;
       if (given("--groups")) m.groups = a->groups;

@@ -32,6 +32,8 @@
 #include <fergen/nn/concat.hpp>
 #include <fergen/nn/conv2d.hpp>
 #include <fergen/nn/dropout.hpp>
+#include <fergen/nn/embedding.hpp>
+#include <fergen/nn/fast_silu.hpp>
 #include <fergen/nn/flatten.hpp>
 #include <fergen/nn/freeze.hpp>
 #include <fergen/nn/group_norm.hpp>
@@ -46,6 +48,7 @@
 #include <fergen/nn/parameters.hpp>
 #include <fergen/nn/repeat.hpp>
 #include <fergen/nn/residual.hpp>
+#include <fergen/nn/self_attention.hpp>
 #include <fergen/nn/sequential.hpp>
 #include <fergen/nn/state_dict.hpp>
 #include <fergen/nn/upsample_nearest.hpp>
@@ -103,3 +106,25 @@
 #include <fergen/eval/classifier_input.hpp>
 #include <fergen/eval/predict.hpp>
 #include <fergen/eval/train_classifier.hpp>
+// models and diffusion: the DDPM UNet, the diffusion process, training and generation
+#include <fergen/models/denoiser.hpp>
+#include <fergen/models/mlp_denoiser.hpp>
+#include <fergen/models/unet.hpp>
+#include <fergen/models/unet_blocks.hpp>
+#include <fergen/diffusion/beta_schedule.hpp>
+#include <fergen/diffusion/checkpoint.hpp>
+#include <fergen/diffusion/config.hpp>
+#include <fergen/diffusion/ddim.hpp>
+#include <fergen/diffusion/ddpm.hpp>
+#include <fergen/diffusion/generate.hpp>
+#include <fergen/diffusion/guidance.hpp>
+#include <fergen/diffusion/image_tensors.hpp>
+#include <fergen/diffusion/loss_weighting.hpp>
+#include <fergen/diffusion/names.hpp>
+#include <fergen/diffusion/noise_schedule.hpp>
+#include <fergen/diffusion/parameterization.hpp>
+#include <fergen/diffusion/presets.hpp>
+#include <fergen/diffusion/sampler.hpp>
+#include <fergen/diffusion/timesteps.hpp>
+#include <fergen/diffusion/train.hpp>
+#include <fergen/diffusion/trainer.hpp>

@@ -42,7 +42,10 @@ tensor<B> batch_from_images(std::span<const data::image* const> images, std::spa
         for (std::int64_t x = 0; x < s.w; ++x)
           out[(c * s.h + y) * s.w + x] = static_cast<typename B::value_type>(to_model_range(img.at(c, y, mirror ? s.w - 1 - x : x)));
   }
-  return tensor<B>::from(values, s);
+  // A host transfer, part of every backend's tensor (core/tensor.hpp).
+  tensor<B> t = tensor<B>::uninitialized(s);
+  t.copy_from(values);
+  return t;
 }
 
 // The images of a batch [N, C, H, W] on [-1, 1], as 8-bit-level images.
