@@ -39,12 +39,12 @@ struct options {
 };
 
 struct workload {
-  std::string group;     // the table it is printed in
-  std::string name;      // its row
-  std::string spec;      // the line torch_cuda.py reads
-  double work;           // units of work per run
-  std::string unit;      // what work counts, per second: "img/s", "GFLOP/s", "Gelem/s"
-  double unit_scale;     // work / unit_scale per second is printed
+  std::string group;  // the table it is printed in
+  std::string name;   // its row
+  std::string spec;   // the line torch_cuda.py reads
+  double work;        // units of work per run
+  std::string unit;   // what work counts, per second: "img/s", "GFLOP/s", "Gelem/s"
+  double unit_scale;  // work / unit_scale per second is printed
   // Allocates the workload's tensors and returns the run: called when its turn comes, so only one workload's
   // memory is on the device at a time.
   std::function<std::function<void()>()> make;
@@ -102,43 +102,42 @@ void add_gemm_workloads(std::vector<workload>& list, context<B>& ctx) {
 
 struct conv_shape {
   std::int64_t in, out, kernel, stride, size;  // square kernel, padding kernel / 2
-  int count;                                    // occurrences in ResNet-50
+  int count;                                   // occurrences in ResNet-50
 };
 
 // torchvision's ResNet-50 on a 160x160 input: every convolution, grouped by shape (53 in all), as bench_core.
 const std::vector<conv_shape> resnet50_convs = {
-    {3, 64, 7, 2, 160, 1},
-    {64, 64, 1, 1, 40, 1},     {64, 64, 3, 1, 40, 3},     {64, 256, 1, 1, 40, 4},    {256, 64, 1, 1, 40, 2},
-    {256, 128, 1, 1, 40, 1},   {128, 128, 3, 2, 40, 1},   {128, 512, 1, 1, 20, 4},   {256, 512, 1, 2, 40, 1},
-    {512, 128, 1, 1, 20, 3},   {128, 128, 3, 1, 20, 3},   {512, 256, 1, 1, 20, 1},   {256, 256, 3, 2, 20, 1},
-    {256, 1024, 1, 1, 10, 6},  {512, 1024, 1, 2, 20, 1},  {1024, 256, 1, 1, 10, 5},  {256, 256, 3, 1, 10, 5},
-    {1024, 512, 1, 1, 10, 1},  {512, 512, 3, 2, 10, 1},   {512, 2048, 1, 1, 5, 3},   {1024, 2048, 1, 2, 10, 1},
-    {2048, 512, 1, 1, 5, 2},   {512, 512, 3, 1, 5, 2},
+    {3, 64, 7, 2, 160, 1},     {64, 64, 1, 1, 40, 1},    {64, 64, 3, 1, 40, 3},    {64, 256, 1, 1, 40, 4},
+    {256, 64, 1, 1, 40, 2},    {256, 128, 1, 1, 40, 1},  {128, 128, 3, 2, 40, 1},  {128, 512, 1, 1, 20, 4},
+    {256, 512, 1, 2, 40, 1},   {512, 128, 1, 1, 20, 3},  {128, 128, 3, 1, 20, 3},  {512, 256, 1, 1, 20, 1},
+    {256, 256, 3, 2, 20, 1},   {256, 1024, 1, 1, 10, 6}, {512, 1024, 1, 2, 20, 1}, {1024, 256, 1, 1, 10, 5},
+    {256, 256, 3, 1, 10, 5},   {1024, 512, 1, 1, 10, 1}, {512, 512, 3, 2, 10, 1},  {512, 2048, 1, 1, 5, 3},
+    {1024, 2048, 1, 2, 10, 1}, {2048, 512, 1, 1, 5, 2},  {512, 512, 3, 1, 5, 2},
 };
 constexpr std::int64_t batch = 64;  // the study's ResNet-50 batch
 
 void add_conv_workloads(std::vector<workload>& list, context<B>& ctx) {
   for (const auto& s : resnet50_convs) {
     char label[64];
-    std::snprintf(label, sizeof label, "%lldx%lld %lld->%lld /%lld @%lld x%d", (long long)s.kernel,
-                  (long long)s.kernel, (long long)s.in, (long long)s.out, (long long)s.stride, (long long)s.size,
-                  s.count);
-    list.push_back({"ResNet-50 conv2d fwd+bwd, batch 64 at 160x160", label,
-                    spec_of({batch, s.in, s.size, s.size, s.out, s.kernel, s.kernel, s.stride, s.stride, s.kernel / 2,
-                             s.kernel / 2},
-                            "conv"),
-                    static_cast<double>(batch), "img/s", 1.0, [s, &ctx] {
-                      auto conv = std::make_shared<nn::conv2d<B>>(
-                          s.in, s.out,
-                          nn::conv2d_options{.kernel = s.kernel, .stride = s.stride, .padding = s.kernel / 2, .bias = false});
-                      nn::initialize(*conv, 1);
-                      auto x = std::make_shared<tensor<B>>(random_device({batch, s.in, s.size, s.size}, 3));
-                      auto dy = std::make_shared<tensor<B>>(random_device(conv->output_shape(x->shape()), 4));
-                      return std::function<void()>([conv, x, dy, &ctx] {
-                        conv->forward(ctx, *x);
-                        conv->backward(ctx, *dy);
-                      });
-                    }});
+    std::snprintf(label, sizeof label, "%lldx%lld %lld->%lld /%lld @%lld x%d", (long long)s.kernel, (long long)s.kernel,
+                  (long long)s.in, (long long)s.out, (long long)s.stride, (long long)s.size, s.count);
+    list.push_back(
+        {"ResNet-50 conv2d fwd+bwd, batch 64 at 160x160", label,
+         spec_of(
+             {batch, s.in, s.size, s.size, s.out, s.kernel, s.kernel, s.stride, s.stride, s.kernel / 2, s.kernel / 2},
+             "conv"),
+         static_cast<double>(batch), "img/s", 1.0, [s, &ctx] {
+           auto conv = std::make_shared<nn::conv2d<B>>(
+               s.in, s.out,
+               nn::conv2d_options{.kernel = s.kernel, .stride = s.stride, .padding = s.kernel / 2, .bias = false});
+           nn::initialize(*conv, 1);
+           auto x = std::make_shared<tensor<B>>(random_device({batch, s.in, s.size, s.size}, 3));
+           auto dy = std::make_shared<tensor<B>>(random_device(conv->output_shape(x->shape()), 4));
+           return std::function<void()>([conv, x, dy, &ctx] {
+             conv->forward(ctx, *x);
+             conv->backward(ctx, *dy);
+           });
+         }});
   }
 }
 
@@ -183,17 +182,20 @@ void add_op_workloads(std::vector<workload>& list, context<B>& ctx) {
   }
   {
     const shape s{64, 64, 80, 80};
-    list.push_back({group, "max_pool2d 3x3/2 p1 64 @80, batch 64", spec_of({s.n, s.c, s.h, s.w}, "max_pool"),
-                    images(s), "img/s", 1.0, layer_runner<nn::max_pool2d<B>>([] {
-                      return nn::max_pool2d<B>({.kernel = 3, .stride = 2, .padding = 1});
-                    }, s, ctx)});
+    list.push_back({group, "max_pool2d 3x3/2 p1 64 @80, batch 64", spec_of({s.n, s.c, s.h, s.w}, "max_pool"), images(s),
+                    "img/s", 1.0,
+                    layer_runner<nn::max_pool2d<B>>(
+                        [] { return nn::max_pool2d<B>({.kernel = 3, .stride = 2, .padding = 1}); }, s, ctx)});
   }
   {
     const shape s{64, 2048, 5, 5};
-    list.push_back({group, "adaptive_avg_pool2d 2048 @5 -> 1, batch 64", spec_of({s.n, s.c, s.h, s.w}, "adaptive_avg_pool"),
-                    images(s), "img/s", 1.0, layer_runner<nn::adaptive_avg_pool2d<B>>([] {
-                      return nn::adaptive_avg_pool2d<B>({1, 1});
-                    }, s, ctx)});
+    list.push_back({group, "adaptive_avg_pool2d 2048 @5 -> 1, batch 64",
+                    spec_of({s.n, s.c, s.h, s.w}, "adaptive_avg_pool"), images(s), "img/s", 1.0,
+                    layer_runner<nn::adaptive_avg_pool2d<B>>(
+                        [] {
+                          return nn::adaptive_avg_pool2d<B>({1, 1});
+                        },
+                        s, ctx)});
   }
   {
     const shape s{256, 128, 12, 12};
@@ -209,18 +211,18 @@ void add_op_workloads(std::vector<workload>& list, context<B>& ctx) {
   {
     // One Adam step over as many parameters as ResNet-50 has, as one tensor.
     const std::int64_t parameters = 25'557'032;
-    list.push_back({"optimiser steps", "adam, 25.6M parameters (ResNet-50)", spec_of({parameters}, "adam"),
-                    static_cast<double>(parameters), "Gelem/s", 1e9, [&ctx, parameters] {
-                      auto p = std::make_shared<tensor<B>>(random_device({parameters, 1, 1, 1}, 7));
-                      auto g = std::make_shared<tensor<B>>(random_device({parameters, 1, 1, 1}, 8));
-                      auto m = std::make_shared<tensor<B>>(tensor<B>({parameters, 1, 1, 1}));
-                      auto v = std::make_shared<tensor<B>>(tensor<B>({parameters, 1, 1, 1}));
-                      auto step = std::make_shared<std::int64_t>(0);
-                      return std::function<void()>([p, g, m, v, step, &ctx] {
-                        ops::optimizer_steps<B>::adam_step(ctx, *p, *g, *m, *v,
-                                                           {1e-3, 0.9, 0.999, 1e-8, 0.0, false, ++*step});
-                      });
-                    }});
+    list.push_back(
+        {"optimiser steps", "adam, 25.6M parameters (ResNet-50)", spec_of({parameters}, "adam"),
+         static_cast<double>(parameters), "Gelem/s", 1e9, [&ctx, parameters] {
+           auto p = std::make_shared<tensor<B>>(random_device({parameters, 1, 1, 1}, 7));
+           auto g = std::make_shared<tensor<B>>(random_device({parameters, 1, 1, 1}, 8));
+           auto m = std::make_shared<tensor<B>>(tensor<B>({parameters, 1, 1, 1}));
+           auto v = std::make_shared<tensor<B>>(tensor<B>({parameters, 1, 1, 1}));
+           auto step = std::make_shared<std::int64_t>(0);
+           return std::function<void()>([p, g, m, v, step, &ctx] {
+             ops::optimizer_steps<B>::adam_step(ctx, *p, *g, *m, *v, {1e-3, 0.9, 0.999, 1e-8, 0.0, false, ++*step});
+           });
+         }});
   }
 }
 
@@ -237,8 +239,8 @@ std::vector<double> run_torch(const options& o, const std::vector<workload>& lis
     std::ofstream out(input);
     for (const auto& w : list) out << w.spec << '\n';
   }
-  const std::string command = o.python + " " + o.script + " " + std::to_string(o.seconds) + (o.tf32 ? " tf32" : "") +
-                              " < " + input;
+  const std::string command =
+      o.python + " " + o.script + " " + std::to_string(o.seconds) + (o.tf32 ? " tf32" : "") + " < " + input;
   std::vector<double> times;
   if (FILE* pipe = popen(command.c_str(), "r")) {
     char line[256];
@@ -255,14 +257,21 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     const bool has_value = i + 1 < argc;
-    if (flag == "--tf32") o.tf32 = true;
-    else if (flag == "--seconds" && has_value) o.seconds = std::stod(argv[++i]);
-    else if (flag == "--csv" && has_value) o.csv = argv[++i];
-    else if (flag == "--python" && has_value) o.python = argv[++i];
-    else if (flag == "--only" && has_value) o.only = argv[++i];
+    if (flag == "--tf32")
+      o.tf32 = true;
+    else if (flag == "--seconds" && has_value)
+      o.seconds = std::stod(argv[++i]);
+    else if (flag == "--csv" && has_value)
+      o.csv = argv[++i];
+    else if (flag == "--python" && has_value)
+      o.python = argv[++i];
+    else if (flag == "--only" && has_value)
+      o.only = argv[++i];
     else {
-      std::fprintf(stderr, "bench_cuda: unknown option %s\nusage: bench_cuda [--seconds S] [--csv FILE] "
-                           "[--python PATH] [--only SUBSTRING] [--tf32]\n", flag.c_str());
+      std::fprintf(stderr,
+                   "bench_cuda: unknown option %s\nusage: bench_cuda [--seconds S] [--csv FILE] "
+                   "[--python PATH] [--only SUBSTRING] [--tf32]\n",
+                   flag.c_str());
       return 2;
     }
   }
@@ -314,8 +323,9 @@ int main(int argc, char** argv) {
     const double peer = have_peer ? w.work / theirs[i] / w.unit_scale : 0.0;
     std::printf("%-46s %8.1f %-5s %8.1f %-5s %8.2f\n", w.name.c_str(), mine, w.unit.c_str(), peer, w.unit.c_str(),
                 have_peer ? mine / peer : 0.0);
-    if (csv) csv << '"' << w.group << "\",\"" << w.name << "\"," << ours[i] << ',' << (have_peer ? theirs[i] : 0) << ','
-                 << mine << ',' << peer << ',' << w.unit << ',' << (have_peer ? mine / peer : 0) << '\n';
+    if (csv)
+      csv << '"' << w.group << "\",\"" << w.name << "\"," << ours[i] << ',' << (have_peer ? theirs[i] : 0) << ','
+          << mine << ',' << peer << ',' << w.unit << ',' << (have_peer ? mine / peer : 0) << '\n';
     if (w.spec.rfind("conv ", 0) == 0) {
       const int count = std::atoi(w.name.substr(w.name.rfind('x') + 1).c_str());
       conv_ours += count * ours[i];

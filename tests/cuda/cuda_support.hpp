@@ -65,11 +65,11 @@ inline bool identical(const host_tensor& a, const host_tensor& b) {
 inline bool identical(const device_tensor& a, const host_tensor& b) { return identical(to_host(a), b); }
 
 // CHECK that the device result matches the host one within the bound, saying what was compared.
-#define FERGEN_CHECK_CLOSE(device_result, host_result, what)                                   \
-  do {                                                                                         \
+#define FERGEN_CHECK_CLOSE(device_result, host_result, what)                                              \
+  do {                                                                                                    \
     const double fergen_difference_ = ::fergen::testing::relative_difference(device_result, host_result); \
-    INFO((what), ": relative difference ", fergen_difference_);                               \
-    CHECK(fergen_difference_ <= ::fergen::testing::cuda_tolerance);                            \
+    INFO((what), ": relative difference ", fergen_difference_);                                           \
+    CHECK(fergen_difference_ <= ::fergen::testing::cuda_tolerance);                                       \
   } while (false)
 
 // Copies every parameter and buffer value of one network into another of the same architecture (same

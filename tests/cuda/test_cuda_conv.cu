@@ -121,7 +121,8 @@ TEST_CASE("cuda conv2d: frozen parameters, empty batches, TF32 on request, the C
   auto hc = context<host>::train();
   auto dc = context<device>::train();
   const ops::conv2d_geometry g{3, 3, 1, 1, 1, 1, 1, 1};
-  const host_tensor x = random_host({2, 8, 9, 9}, 1), w = random_host({4, 8, 3, 3}, 2), dy = random_host({2, 4, 9, 9}, 3);
+  const host_tensor x = random_host({2, 8, 9, 9}, 1), w = random_host({4, 8, 3, 3}, 2),
+                    dy = random_host({2, 4, 9, 9}, 3);
 
   // Only the bias gradient (a frozen weight).
   host_tensor db({4, 1, 1, 1});
@@ -136,7 +137,8 @@ TEST_CASE("cuda conv2d: frozen parameters, empty batches, TF32 on request, the C
 
   // TF32 trades about three decimal digits for tensor cores.
   dc.resources.allow_tf32 = true;
-  const double tf32 = relative_difference(D::forward(dc, to_device(x), to_device(w), nullptr, g), H::forward(hc, x, w, nullptr, g));
+  const double tf32 =
+      relative_difference(D::forward(dc, to_device(x), to_device(w), nullptr, g), H::forward(hc, x, w, nullptr, g));
   CHECK(tf32 <= 1e-2);
   dc.resources.allow_tf32 = false;
 
@@ -145,8 +147,11 @@ TEST_CASE("cuda conv2d: frozen parameters, empty batches, TF32 on request, the C
         error_of([&] { H::forward(hc, x, bad_w, nullptr, g); }));
   CHECK(error_of([&] { D::forward(dc, to_device(bad_x), to_device(w), nullptr, g); }) ==
         error_of([&] { H::forward(hc, bad_x, w, nullptr, g); }));
-  CHECK(error_of([&] { D::backward_data(dc, to_device(x), to_device(w), {2, 8, 9, 9}, g); }) ==
-        error_of([&] { H::backward_data(hc, x, w, {2, 8, 9, 9}, g); }));
+  CHECK(error_of([&] {
+          D::backward_data(dc, to_device(x), to_device(w), {2, 8, 9, 9}, g);
+        }) == error_of([&] {
+          H::backward_data(hc, x, w, {2, 8, 9, 9}, g);
+        }));
   const host_tensor three({3, 1, 1, 1});
   CHECK(error_of([&] {
           device_tensor b3 = to_device(three);
@@ -163,8 +168,9 @@ TEST_CASE("cuda linear matches the CPU: classifier heads and the backbones' full
   using D = ops::linear<device>;
   auto hc = context<host>::train();
   auto dc = context<device>::train();
-  for (const auto& c : {linear_case{64, 2048, 7, true}, linear_case{64, 4096, 4096, true}, linear_case{3, 25088, 64, false},
-                        linear_case{256, 512, 1000, true}, linear_case{1, 1, 1, true}}) {
+  for (const auto& c :
+       {linear_case{64, 2048, 7, true}, linear_case{64, 4096, 4096, true}, linear_case{3, 25088, 64, false},
+        linear_case{256, 512, 1000, true}, linear_case{1, 1, 1, true}}) {
     INFO("linear ", c.in, " -> ", c.out, ", batch ", c.n);
     const host_tensor x = random_host({c.n, c.in, 1, 1}, 1), w = random_host({c.out, c.in, 1, 1}, 2, -0.05f, 0.05f);
     const host_tensor b = random_host({c.out, 1, 1, 1}, 3), dy = random_host({c.n, c.out, 1, 1}, 4);

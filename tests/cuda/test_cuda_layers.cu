@@ -26,8 +26,8 @@ auto make_net() {
       nn::batch_norm2d<B>(16),
       nn::relu<B>{},
       nn::max_pool2d<B>({.kernel = 3, .stride = 2, .padding = 1}),
-      nn::residual<block>(block(nn::conv2d<B>(16, 16, {.kernel = 3, .padding = 1, .bias = false}), nn::group_norm<B>(4, 16),
-                                nn::silu<B>{})),
+      nn::residual<block>(block(nn::conv2d<B>(16, 16, {.kernel = 3, .padding = 1, .bias = false}),
+                                nn::group_norm<B>(4, 16), nn::silu<B>{})),
       branches(nn::conv2d<B>(16, 8, {.kernel = {1, 3}, .padding = {0, 1}}),
                nn::avg_pool2d<B>({.kernel = 3, .stride = 1, .padding = 1, .count_include_pad = false})),
       nn::gelu<B>{},
@@ -129,6 +129,9 @@ TEST_CASE("cuda: a layer's shape error reads the same on both backends") {
   auto device_net = make_net<device>();
   auto hc = context<host>::train();
   auto dc = context<device>::train();
-  CHECK(error_of([&] { device_net.forward(dc, device_tensor({1, 4, 20, 20})); }) ==
-        error_of([&] { host_net.forward(hc, host_tensor({1, 4, 20, 20})); }));
+  CHECK(error_of([&] {
+          device_net.forward(dc, device_tensor({1, 4, 20, 20}));
+        }) == error_of([&] {
+          host_net.forward(hc, host_tensor({1, 4, 20, 20}));
+        }));
 }

@@ -50,10 +50,10 @@ TEST_CASE("cuda batch_norm matches the CPU: training statistics, running average
           FERGEN_CHECK_CLOSE(gsaved.mean, saved.mean, "evaluation mean");
           FERGEN_CHECK_CLOSE(gsaved.invstd, saved.invstd, "evaluation invstd");
         }
-        const host_tensor dx = H::backward(hc, dy, x, w, saved.mean, saved.invstd, statistics, affine ? &dgamma : nullptr,
-                                           affine ? &dbeta : nullptr);
-        const device_tensor gdx = D::backward(dc, gdy, gx, gw, gsaved.mean, gsaved.invstd, statistics, affine ? &gdgamma : nullptr,
-                                              affine ? &gdbeta : nullptr);
+        const host_tensor dx = H::backward(hc, dy, x, w, saved.mean, saved.invstd, statistics,
+                                           affine ? &dgamma : nullptr, affine ? &dbeta : nullptr);
+        const device_tensor gdx = D::backward(dc, gdy, gx, gw, gsaved.mean, gsaved.invstd, statistics,
+                                              affine ? &gdgamma : nullptr, affine ? &gdbeta : nullptr);
         INFO("statistics ", batch ? "batch" : "running");
         FERGEN_CHECK_CLOSE(gdx, dx, "data gradient");
         if (affine) {
@@ -102,7 +102,8 @@ TEST_CASE("cuda group_norm matches the CPU: forward and the full gradient") {
       const host_tensor gamma = random_host({c.s.c, 1, 1, 1}, 3, 0.5f, 1.5f), beta = random_host({c.s.c, 1, 1, 1}, 4);
       const device_tensor ggamma = to_device(gamma), gbeta = to_device(beta);
       const auto r = H::forward(hc, x, c.groups, affine ? &gamma : nullptr, affine ? &beta : nullptr, 1e-5);
-      const auto gr = D::forward(dc, to_device(x), c.groups, affine ? &ggamma : nullptr, affine ? &gbeta : nullptr, 1e-5);
+      const auto gr =
+          D::forward(dc, to_device(x), c.groups, affine ? &ggamma : nullptr, affine ? &gbeta : nullptr, 1e-5);
       FERGEN_CHECK_CLOSE(gr.y, r.y, "forward");
       FERGEN_CHECK_CLOSE(gr.mean, r.mean, "saved mean");
       FERGEN_CHECK_CLOSE(gr.invstd, r.invstd, "saved invstd");
@@ -110,8 +111,9 @@ TEST_CASE("cuda group_norm matches the CPU: forward and the full gradient") {
       device_tensor gdgamma = to_device(dgamma), gdbeta = to_device(dbeta);
       const host_tensor dx = H::backward(hc, dy, x, c.groups, affine ? &gamma : nullptr, r.mean, r.invstd,
                                          affine ? &dgamma : nullptr, affine ? &dbeta : nullptr);
-      const device_tensor gdx = D::backward(dc, to_device(dy), to_device(x), c.groups, affine ? &ggamma : nullptr,
-                                            gr.mean, gr.invstd, affine ? &gdgamma : nullptr, affine ? &gdbeta : nullptr);
+      const device_tensor gdx =
+          D::backward(dc, to_device(dy), to_device(x), c.groups, affine ? &ggamma : nullptr, gr.mean, gr.invstd,
+                      affine ? &gdgamma : nullptr, affine ? &gdbeta : nullptr);
       FERGEN_CHECK_CLOSE(gdx, dx, "data gradient");
       if (affine) {
         FERGEN_CHECK_CLOSE(gdgamma, dgamma, "weight gradient");
@@ -119,8 +121,11 @@ TEST_CASE("cuda group_norm matches the CPU: forward and the full gradient") {
       }
     }
   }
-  CHECK(error_of([&] { D::forward(dc, device_tensor({1, 6, 2, 2}), 4, nullptr, nullptr, 1e-5); }) ==
-        error_of([&] { H::forward(hc, host_tensor({1, 6, 2, 2}), 4, nullptr, nullptr, 1e-5); }));
+  CHECK(error_of([&] {
+          D::forward(dc, device_tensor({1, 6, 2, 2}), 4, nullptr, nullptr, 1e-5);
+        }) == error_of([&] {
+          H::forward(hc, host_tensor({1, 6, 2, 2}), 4, nullptr, nullptr, 1e-5);
+        }));
 }
 
 TEST_CASE("cuda pooling and upsampling give the CPU's results bit for bit") {
@@ -194,6 +199,9 @@ TEST_CASE("cuda pooling and upsampling give the CPU's results bit for bit") {
   ops::max_pool2d<host>::indices_type few(3);
   device_buffer<std::int32_t> gfew(3);
   const shape xs{1, 1, 5, 5};
-  CHECK(error_of([&] { ops::max_pool2d<device>::backward(dc, device_tensor({1, 1, 3, 3}), gfew, xs, g); }) ==
-        error_of([&] { ops::max_pool2d<host>::backward(hc, host_tensor({1, 1, 3, 3}), few, xs, g); }));
+  CHECK(error_of([&] {
+          ops::max_pool2d<device>::backward(dc, device_tensor({1, 1, 3, 3}), gfew, xs, g);
+        }) == error_of([&] {
+          ops::max_pool2d<host>::backward(hc, host_tensor({1, 1, 3, 3}), few, xs, g);
+        }));
 }

@@ -69,8 +69,11 @@ TEST_CASE("cuda tensor: empty tensors, bad shapes and sizes give the CPU's messa
   device_tensor u({1, 2, 2, 1});
   host_tensor v({1, 2, 2, 1});
   CHECK(error_of([&] { u.copy_from(three); }) == error_of([&] { v.copy_from(three); }));
-  CHECK(error_of([] { (void)device_tensor::uninitialized({1, -1, 1, 1}); }) ==
-        error_of([] { (void)host_tensor::uninitialized({1, -1, 1, 1}); }));
+  CHECK(error_of([] {
+          (void)device_tensor::uninitialized({1, -1, 1, 1});
+        }) == error_of([] {
+          (void)host_tensor::uninitialized({1, -1, 1, 1});
+        }));
   CHECK(error_of([&] { (void)t.reshaped({3, 1, 1, 1}); }) == error_of([&] { (void)h.reshaped({3, 1, 1, 1}); }));
 }
 
@@ -133,12 +136,21 @@ TEST_CASE("cuda arithmetic matches the CPU: add, accumulate, scale, sum_squares,
   REQUIRE(split.size() == 3);
   for (std::size_t i = 0; i < 3; ++i) CHECK(identical(split[i], parts[i]));
 
-  CHECK(error_of([&] { D::add(dc, da, to_device(random_host({1, 1, 1, 1}, 1))); }) ==
-        error_of([&] { H::add(hc, a, random_host({1, 1, 1, 1}, 1)); }));
-  CHECK(error_of([&] { D::split_channels(dc, djoined, {2, 2}); }) ==
-        error_of([&] { H::split_channels(hc, joined, {2, 2}); }));
-  CHECK(error_of([&] { D::concat_channels(dc, {dparts[0], to_device(random_host({3, 1, 5, 5}, 1))}); }) ==
-        error_of([&] { H::concat_channels(hc, {parts[0], random_host({3, 1, 5, 5}, 1)}); }));
+  CHECK(error_of([&] {
+          D::add(dc, da, to_device(random_host({1, 1, 1, 1}, 1)));
+        }) == error_of([&] {
+          H::add(hc, a, random_host({1, 1, 1, 1}, 1));
+        }));
+  CHECK(error_of([&] {
+          D::split_channels(dc, djoined, {2, 2});
+        }) == error_of([&] {
+          H::split_channels(hc, joined, {2, 2});
+        }));
+  CHECK(error_of([&] {
+          D::concat_channels(dc, {dparts[0], to_device(random_host({3, 1, 5, 5}, 1))});
+        }) == error_of([&] {
+          H::concat_channels(hc, {parts[0], random_host({3, 1, 5, 5}, 1)});
+        }));
 }
 
 namespace {
@@ -180,7 +192,8 @@ TEST_CASE("cuda dropout draws the CPU's mask bit for bit from the same stream") 
     INFO("p = ", p);
     CHECK(identical(gmask, mask));
     CHECK(identical(gy, y));
-    CHECK(identical(ops::dropout<device>::backward(dc, to_device(dy), gmask), ops::dropout<host>::backward(hc, dy, mask)));
+    CHECK(identical(ops::dropout<device>::backward(dc, to_device(dy), gmask),
+                    ops::dropout<host>::backward(hc, dy, mask)));
   }
 }
 
@@ -217,8 +230,11 @@ TEST_CASE("cuda losses match the CPU: cross-entropy with label smoothing, MSE wi
     FERGEN_CHECK_CLOSE(ggrad, grad, "cross_entropy gradient");
   }
   const std::vector<std::int64_t> bad = {0, 7};
-  CHECK(error_of([&] { ops::losses<device>::softmax_cross_entropy(dc, device_tensor({2, 7, 1, 1}), bad, 0.0); }) ==
-        error_of([&] { ops::losses<host>::softmax_cross_entropy(hc, host_tensor({2, 7, 1, 1}), bad, 0.0); }));
+  CHECK(error_of([&] {
+          ops::losses<device>::softmax_cross_entropy(dc, device_tensor({2, 7, 1, 1}), bad, 0.0);
+        }) == error_of([&] {
+          ops::losses<host>::softmax_cross_entropy(hc, host_tensor({2, 7, 1, 1}), bad, 0.0);
+        }));
 
   const shape s{16, 3, 12, 12};
   const host_tensor p = random_host(s, 41), t = random_host(s, 42);
@@ -244,8 +260,9 @@ TEST_CASE("cuda optimiser steps match the CPU over several updates: SGD, Adam, A
   std::vector<host_tensor> grads;
   for (std::uint64_t k = 0; k < 4; ++k) grads.push_back(random_host(s, 60 + k));
 
-  for (const auto& o : {ops::sgd_step_options{0.1, 0.0, 0.0, 0.0, false}, ops::sgd_step_options{0.05, 0.9, 0.1, 1e-4, false},
-                        ops::sgd_step_options{0.05, 0.9, 0.0, 5e-4, true}}) {
+  for (const auto& o :
+       {ops::sgd_step_options{0.1, 0.0, 0.0, 0.0, false}, ops::sgd_step_options{0.05, 0.9, 0.1, 1e-4, false},
+        ops::sgd_step_options{0.05, 0.9, 0.0, 5e-4, true}}) {
     host_tensor p = p0.clone(), buffer(s);
     device_tensor dp = to_device(p0), dbuffer(s);
     for (std::size_t k = 0; k < grads.size(); ++k) {

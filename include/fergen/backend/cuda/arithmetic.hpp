@@ -16,14 +16,14 @@ namespace cuda_kernels {
 
 struct load_square {
   const float* x;
-  __device__ sums<1> operator()(std::int64_t, std::int64_t i) const {
+  FERGEN_HD sums<1> operator()(std::int64_t, std::int64_t i) const {
     const double v = x[i];
     return {{v * v}};
   }
 };
 struct store_total {
   double* out;
-  __device__ void operator()(std::int64_t s, const sums<1>& total) const { out[s] = total.v[0]; }
+  FERGEN_HD void operator()(std::int64_t s, const sums<1>& total) const { out[s] = total.v[0]; }
 };
 
 }  // namespace cuda_kernels
@@ -36,8 +36,8 @@ struct arithmetic<cuda<float>> {
   static tensor_type add(context_type& ctx, const tensor_type& a, const tensor_type& b) {
     require(a.shape() == b.shape(), "add: shapes ", a.shape(), " and ", b.shape(), " differ");
     tensor_type c = tensor_type::uninitialized(a.shape());
-    cuda_kernels::for_each_index(ctx.resources.stream(), a.size(), cuda_kernels::add_values{a.data(), b.data(), c.data()},
-                                 "add");
+    cuda_kernels::for_each_index(ctx.resources.stream(), a.size(),
+                                 cuda_kernels::add_values{a.data(), b.data(), c.data()}, "add");
     return c;
   }
 
@@ -49,8 +49,8 @@ struct arithmetic<cuda<float>> {
 
   static tensor_type scale(context_type& ctx, const tensor_type& x, float alpha) {
     tensor_type y = tensor_type::uninitialized(x.shape());
-    cuda_kernels::for_each_index(ctx.resources.stream(), x.size(), cuda_kernels::scale_values{x.data(), y.data(), alpha},
-                                 "scale");
+    cuda_kernels::for_each_index(ctx.resources.stream(), x.size(),
+                                 cuda_kernels::scale_values{x.data(), y.data(), alpha}, "scale");
     return y;
   }
 
@@ -110,8 +110,8 @@ struct arithmetic<cuda<float>> {
 
  private:
   // rows x `width` floats from src (rows `src_pitch` apart) to dst (rows `dst_pitch` apart), on the device.
-  static void copy_rows(context_type& ctx, float* dst, std::int64_t dst_pitch, const float* src,
-                        std::int64_t src_pitch, std::int64_t width, std::int64_t rows) {
+  static void copy_rows(context_type& ctx, float* dst, std::int64_t dst_pitch, const float* src, std::int64_t src_pitch,
+                        std::int64_t width, std::int64_t rows) {
     if (width == 0 || rows == 0) return;
     constexpr auto f = sizeof(float);
     FERGEN_CUDA_CHECK(cudaMemcpy2DAsync(dst, static_cast<std::size_t>(dst_pitch) * f, src,

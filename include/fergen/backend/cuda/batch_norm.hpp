@@ -5,6 +5,7 @@
 #include <fergen/backend/batch_norm.hpp>
 #include <fergen/backend/context.hpp>
 #include <fergen/backend/cuda/kernels/batch_norm.cuh>
+#include <fergen/backend/cuda/kernels/engine.cuh>
 #include <fergen/backend/cuda/tensor.hpp>
 #include <fergen/core/error.hpp>
 
@@ -36,8 +37,7 @@ struct batch_norm<cuda<float>> {
     const shape xs = x.shape();
     const std::int64_t channels = xs.c, plane = xs.plane(), count = xs.n * plane;
     check_eps(eps);
-    require(count > 1, "batch_norm: expected more than 1 value per channel when training, input ", xs, " has ",
-            count);
+    require(count > 1, "batch_norm: expected more than 1 value per channel when training, input ", xs, " has ", count);
     check_channel_tensor(weight, xs, "weight");
     check_channel_tensor(bias, xs, "bias");
     require((running_mean == nullptr) == (running_var == nullptr),
@@ -50,27 +50,11 @@ struct batch_norm<cuda<float>> {
     result_type r{tensor_type::uninitialized(xs), tensor_type::uninitialized({channels, 1, 1, 1}),
                   tensor_type::uninitialized({channels, 1, 1, 1})};
     if (channels == 0) return r;
-    auto& rt = ctx.resources.runtime();
-    const cuda_detail::device_allocation mean(rt, static_cast<std::size_t>(channels) * sizeof(double),
-                                              "batch_norm means");
-    const cuda_detail::device_allocation constants(
-        rt, static_cast<std::size_t>(channels) * sizeof(cuda_kernels::affine_constants), "batch_norm constants");
-    auto* mu = static_cast<double*>(mean.get());
-    auto* k = static_cast<cuda_kernels::affine_constants*>(constants.get());
-    const cuda_kernels::channel_index index{channels, plane};
-    const auto n = static_cast<double>(count);
-    // Two passes, mean first, as the CPU: sum (x - mean)^2 does not cancel as sum x^2 - n mean^2 does.
-    cuda_kernels::segment_sums<1>(rt, channels, count, cuda_kernels::load_value<cuda_kernels::channel_index>{x.data(), index},
-                                  cuda_kernels::store_mean{mu, n}, "batch_norm mean");
-    cuda_kernels::segment_sums<1>(
-        rt, channels, count, cuda_kernels::load_squared_deviation<cuda_kernels::channel_index>{x.data(), index, mu},
-        cuda_kernels::batch_norm_train_finish{mu, weight ? weight->data() : nullptr, bias ? bias->data() : nullptr,
-                                              r.mean.data(), r.invstd.data(),
-                                              running_mean ? running_mean->data() : nullptr,
-                                              running_var ? running_var->data() : nullptr, k, n, eps, factor},
-        "batch_norm variance");
-    cuda_kernels::for_each_index(rt.stream, xs.size(),
-                                 cuda_kernels::normalize{x.data(), r.y.data(), k, channels, plane}, "batch_norm");
+    cuda_kernels::device_engine e(ctx.resources);
+    cuda_kernels::batch_norm_training(e, x.data(), xs, weight ? weight->data() : nullptr, bias ? bias->data() : nullptr,
+                                      eps, running_mean ? running_mean->data() : nullptr,
+                                      running_var ? running_var->data() : nullptr, factor, r.y.data(), r.mean.data(),
+                                      r.invstd.data());
     return r;
   }
 
@@ -87,18 +71,10 @@ struct batch_norm<cuda<float>> {
     result_type r{tensor_type::uninitialized(xs), tensor_type::uninitialized({channels, 1, 1, 1}),
                   tensor_type::uninitialized({channels, 1, 1, 1})};
     if (channels == 0) return r;
-    auto& rt = ctx.resources.runtime();
-    const cuda_detail::device_allocation constants(
-        rt, static_cast<std::size_t>(channels) * sizeof(cuda_kernels::affine_constants), "batch_norm constants");
-    auto* k = static_cast<cuda_kernels::affine_constants*>(constants.get());
-    cuda_kernels::for_each_index(
-        rt.stream, channels,
-        cuda_kernels::batch_norm_inference_constants{running_mean.data(), running_var.data(),
-                                                     weight ? weight->data() : nullptr, bias ? bias->data() : nullptr,
-                                                     r.mean.data(), r.invstd.data(), k, eps},
-        "batch_norm inference");
-    cuda_kernels::for_each_index(rt.stream, xs.size(),
-                                 cuda_kernels::normalize{x.data(), r.y.data(), k, channels, xs.plane()}, "batch_norm");
+    cuda_kernels::device_engine e(ctx.resources);
+    cuda_kernels::batch_norm_inference(e, x.data(), xs, weight ? weight->data() : nullptr, bias ? bias->data() : nullptr,
+                                       running_mean.data(), running_var.data(), eps, r.y.data(), r.mean.data(),
+                                       r.invstd.data());
     return r;
   }
 
@@ -112,36 +88,12 @@ struct batch_norm<cuda<float>> {
     check_channel_tensor(&invstd, xs, "saved invstd");
     check_channel_tensor(dweight, xs, "weight gradient");
     check_channel_tensor(dbias, xs, "bias gradient");
-    const std::int64_t channels = xs.c, plane = xs.plane(), count = xs.n * plane;
-    const bool through_statistics = statistics == batch_norm_statistics::batch;
-    const bool need_sums = through_statistics || dweight || dbias;
     tensor_type dx = tensor_type::uninitialized(xs);
-    if (channels == 0) return dx;
-    auto& rt = ctx.resources.runtime();
-    const cuda_detail::device_allocation constants(
-        rt, static_cast<std::size_t>(channels) * sizeof(cuda_kernels::gradient_constants), "batch_norm constants");
-    auto* k = static_cast<cuda_kernels::gradient_constants*>(constants.get());
-    const cuda_kernels::batch_norm_backward_finish finish{weight ? weight->data() : nullptr,
-                                                          mean.data(),
-                                                          invstd.data(),
-                                                          dweight ? dweight->data() : nullptr,
-                                                          dbias ? dbias->data() : nullptr,
-                                                          k,
-                                                          static_cast<double>(count),
-                                                          through_statistics};
-    if (need_sums) {
-      cuda_kernels::segment_sums<3>(
-          rt, channels, count,
-          cuda_kernels::load_gradient_sums{dy.data(), x.data(), mean.data(), {channels, plane}}, finish,
-          "batch_norm backward");
-    } else {
-      cuda_kernels::for_each_index(rt.stream, channels, cuda_kernels::batch_norm_backward_finish_without_sums{finish},
-                                   "batch_norm backward");
-    }
-    cuda_kernels::for_each_index(
-        rt.stream, xs.size(),
-        cuda_kernels::batch_norm_backward_data{dy.data(), x.data(), dx.data(), k, channels, plane, through_statistics},
-        "batch_norm backward");
+    if (xs.c == 0) return dx;
+    cuda_kernels::device_engine e(ctx.resources);
+    cuda_kernels::batch_norm_backward(e, dy.data(), x.data(), xs, weight ? weight->data() : nullptr, mean.data(),
+                                      invstd.data(), statistics == batch_norm_statistics::batch,
+                                      dweight ? dweight->data() : nullptr, dbias ? dbias->data() : nullptr, dx.data());
     return dx;
   }
 };

@@ -42,7 +42,8 @@ class device_buffer {
     std::vector<T> values(static_cast<std::size_t>(size_));
     if (size_ == 0) return values;
     const cudaStream_t stream = storage_->runtime().stream;
-    FERGEN_CUDA_CHECK(cudaMemcpyAsync(values.data(), data(), values.size() * sizeof(T), cudaMemcpyDeviceToHost, stream));
+    FERGEN_CUDA_CHECK(
+        cudaMemcpyAsync(values.data(), data(), values.size() * sizeof(T), cudaMemcpyDeviceToHost, stream));
     FERGEN_CUDA_CHECK(cudaStreamSynchronize(stream));
     return values;
   }

@@ -5,7 +5,7 @@
 #include <fergen/config.hpp>
 
 #if !FERGEN_CUDA_COMPILE
-#error "fergen/backend/cuda/*: the CUDA backend compiles only with nvcc and FERGEN_WITH_CUDA=1 (CMake: link fergen::cuda)"
+#error "fergen/backend/cuda: the CUDA backend compiles only with nvcc and FERGEN_WITH_CUDA=1 (link fergen::cuda)"
 #endif
 
 #include <fergen/core/error.hpp>
@@ -22,9 +22,7 @@ FERGEN_BEGIN_NAMESPACE
 namespace cuda_detail {
 
 // "cudaMemcpyAsync(dst, src, ...)" -> "cudaMemcpyAsync": messages name the call, not its argument text.
-constexpr std::string_view call_name(std::string_view expression) {
-  return expression.substr(0, expression.find('('));
-}
+constexpr std::string_view call_name(std::string_view expression) { return expression.substr(0, expression.find('(')); }
 
 inline void check(cudaError_t status, std::string_view call) {
   if (status == cudaSuccess) return;

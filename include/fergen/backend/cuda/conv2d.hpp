@@ -7,6 +7,7 @@
 #include <fergen/backend/cuda/blas.hpp>
 #include <fergen/backend/cuda/cudnn.hpp>
 #include <fergen/backend/cuda/kernels/elementwise.cuh>
+#include <fergen/backend/cuda/kernels/engine.cuh>
 #include <fergen/backend/cuda/kernels/im2col.cuh>
 #include <fergen/backend/cuda/kernels/reduce.cuh>
 #include <fergen/backend/cuda/tensor.hpp>
@@ -19,71 +20,72 @@ namespace ops {
 namespace cuda_conv {
 
 inline cuda_kernels::conv_dims dims(const shape& xs, const shape& ys, const conv2d_geometry& g) {
-  return {xs.c,       xs.h,       xs.w,     ys.h,     ys.w,         g.kernel_h,  g.kernel_w,
-          g.stride_h, g.stride_w, g.pad_h,  g.pad_w,  g.dilation_h, g.dilation_w};
+  return {xs.c,       xs.h,       xs.w,    ys.h,    ys.w,         g.kernel_h,  g.kernel_w,
+          g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.dilation_h, g.dilation_w};
 }
 
-// Images per chunk: as many as keep `floats_per_image` of scratch per image within the context's workspace
-// limit, at least one.
-inline std::int64_t chunk_images(const cuda_resources& r, std::int64_t images, std::int64_t floats_per_image) {
-  const auto limit = static_cast<std::int64_t>(r.workspace_limit / sizeof(float));
-  return std::clamp<std::int64_t>(limit / std::max<std::int64_t>(floats_per_image, 1), 1, std::max<std::int64_t>(images, 1));
+// Images per chunk: as many as keep `floats_per_image` of scratch per image within the workspace limit, at
+// least one.
+inline std::int64_t chunk_images(std::size_t workspace_limit, std::int64_t images, std::int64_t floats_per_image) {
+  const auto limit = static_cast<std::int64_t>(workspace_limit / sizeof(float));
+  return std::clamp<std::int64_t>(limit / std::max<std::int64_t>(floats_per_image, 1), 1,
+                                  std::max<std::int64_t>(images, 1));
 }
 
-// The products below are row-major (cuda_blas): per image, y_n [OC, P] = W [OC, K] col_n [K, P],
-// col_n [K, P] = W^T dy_n, and for the chunk dW [OC, K] += dy [OC, B P] col [K, B P]^T. A pointwise
-// convolution (1x1, stride 1, no padding) uses x itself as col.
+// The products below are row-major (cuda_blas::gemm_args): per image, y_n [OC, P] = W [OC, K] col_n [K, P] and
+// col_n [K, P] = W^T dy_n; for a chunk of B images, dW [OC, K] += dy [OC, B P] col [K, B P]^T. A pointwise
+// convolution (1x1, stride 1, no padding) uses x itself as col. Written against an engine (kernels/engine.cuh):
+// the test suite runs them on the host.
 
-inline void gemm_forward(cuda_resources& r, const float* x, const shape& xs, const float* w, const shape& ws, float* y,
-                         const shape& ys, const conv2d_geometry& g) {
+template <class Engine>
+void gemm_forward(Engine& e, const float* x, const shape& xs, const float* w, const shape& ws, float* y,
+                  const shape& ys, const conv2d_geometry& g) {
   const std::int64_t k = ws.c * ws.h * ws.w, p = ys.h * ys.w;
   if (g.pointwise()) {
-    cuda_blas::gemm_strided_batched(r, false, false, ys.c, p, k, 1.0f, w, k, 0, x, p, xs.per_sample(), 0.0f, y, p,
-                                    ys.per_sample(), xs.n);
+    e.gemm({false, false, ys.c, p, k, 1.0f, w, k, 0, x, p, xs.per_sample(), 0.0f, y, p, ys.per_sample(), xs.n});
     return;
   }
-  const std::int64_t chunk = chunk_images(r, xs.n, k * p);
-  auto* col = static_cast<float*>(r.scratch(static_cast<std::size_t>(chunk * k * p) * sizeof(float)));
+  const std::int64_t chunk = chunk_images(e.workspace_limit(), xs.n, k * p);
+  auto* col = static_cast<float*>(e.scratch(static_cast<std::size_t>(chunk * k * p) * sizeof(float)));
   for (std::int64_t n0 = 0; n0 < xs.n; n0 += chunk) {
     const std::int64_t images = std::min(chunk, xs.n - n0);
-    cuda_kernels::for_each_index(r.stream(), images * k * p,
-                                 cuda_kernels::im2col{x + n0 * xs.per_sample(), col, dims(xs, ys, g), k * p, p},
-                                 "conv2d im2col");
-    cuda_blas::gemm_strided_batched(r, false, false, ys.c, p, k, 1.0f, w, k, 0, col, p, k * p, 0.0f,
-                                    y + n0 * ys.per_sample(), p, ys.per_sample(), images);
+    e.for_each(images * k * p, cuda_kernels::im2col{x + n0 * xs.per_sample(), col, dims(xs, ys, g), k * p, p},
+               "conv2d im2col");
+    e.gemm({false, false, ys.c, p, k, 1.0f, w, k, 0, col, p, k * p, 0.0f, y + n0 * ys.per_sample(), p,
+            ys.per_sample(), images});
   }
 }
 
-inline void gemm_backward_data(cuda_resources& r, const float* dy, const shape& ys, const float* w, const shape& ws,
-                               float* dx, const shape& xs, const conv2d_geometry& g) {
+template <class Engine>
+void gemm_backward_data(Engine& e, const float* dy, const shape& ys, const float* w, const shape& ws, float* dx,
+                        const shape& xs, const conv2d_geometry& g) {
   const std::int64_t k = ws.c * ws.h * ws.w, p = ys.h * ys.w;
   if (g.pointwise()) {
-    cuda_blas::gemm_strided_batched(r, true, false, xs.c, p, ys.c, 1.0f, w, k, 0, dy, p, ys.per_sample(), 0.0f, dx, p,
-                                    xs.per_sample(), xs.n);
+    e.gemm({true, false, xs.c, p, ys.c, 1.0f, w, k, 0, dy, p, ys.per_sample(), 0.0f, dx, p, xs.per_sample(), xs.n});
     return;
   }
-  const std::int64_t chunk = chunk_images(r, xs.n, k * p);
-  auto* col = static_cast<float*>(r.scratch(static_cast<std::size_t>(chunk * k * p) * sizeof(float)));
+  const std::int64_t chunk = chunk_images(e.workspace_limit(), xs.n, k * p);
+  auto* col = static_cast<float*>(e.scratch(static_cast<std::size_t>(chunk * k * p) * sizeof(float)));
   for (std::int64_t n0 = 0; n0 < xs.n; n0 += chunk) {
     const std::int64_t images = std::min(chunk, xs.n - n0);
-    cuda_blas::gemm_strided_batched(r, true, false, k, p, ys.c, 1.0f, w, k, 0, dy + n0 * ys.per_sample(), p,
-                                    ys.per_sample(), 0.0f, col, p, k * p, images);
-    cuda_kernels::for_each_index(r.stream(), images * xs.per_sample(),
-                                 cuda_kernels::col2im{col, dx + n0 * xs.per_sample(), dims(xs, ys, g), k * p, p},
-                                 "conv2d col2im");
+    e.gemm({true, false, k, p, ys.c, 1.0f, w, k, 0, dy + n0 * ys.per_sample(), p, ys.per_sample(), 0.0f, col, p,
+            k * p, images});
+    e.for_each(images * xs.per_sample(), cuda_kernels::col2im{col, dx + n0 * xs.per_sample(), dims(xs, ys, g), k * p, p},
+               "conv2d col2im");
   }
 }
 
-inline void gemm_backward_filter(cuda_resources& r, const float* x, const shape& xs, const float* dy, const shape& ys,
-                                 float* dw, const shape& ws, const conv2d_geometry& g) {
+template <class Engine>
+void gemm_backward_filter(Engine& e, const float* x, const shape& xs, const float* dy, const shape& ys, float* dw,
+                          const shape& ws, const conv2d_geometry& g) {
   const std::int64_t k = ws.c * ws.h * ws.w, p = ys.h * ys.w;
-  const std::int64_t chunk = chunk_images(r, xs.n, (k + ys.c) * p);
+  const std::int64_t chunk = chunk_images(e.workspace_limit(), xs.n, (k + ys.c) * p);
   // A chunk of one image needs no transposition: dy_n is [OC, P], and x_n is [K, P] when pointwise.
   const bool single = chunk == 1;
   const std::int64_t col_floats = single && g.pointwise() ? 0 : chunk * k * p;
   const std::int64_t dy_floats = single ? 0 : chunk * ys.c * p;
-  auto* scratch = static_cast<float*>(r.scratch(static_cast<std::size_t>(std::max<std::int64_t>(col_floats + dy_floats, 1)) *
-                                                sizeof(float)));
+  auto* scratch = static_cast<float*>(
+      e.scratch(static_cast<std::size_t>(std::max<std::int64_t>(col_floats + dy_floats, 1)) * sizeof(float)));
   float* col = scratch;
   float* dyt = scratch + col_floats;
   for (std::int64_t n0 = 0; n0 < xs.n; n0 += chunk) {
@@ -94,22 +96,21 @@ inline void gemm_backward_filter(cuda_resources& r, const float* x, const shape&
     const float* a = dyn;
     const float* b = xn;
     if (!single) {
-      cuda_kernels::for_each_index(r.stream(), images * ys.per_sample(),
-                                   cuda_kernels::to_channel_major{dyn, dyt, images, ys.c, p}, "conv2d transpose");
+      e.for_each(images * ys.per_sample(), cuda_kernels::to_channel_major{dyn, dyt, images, ys.c, p},
+                 "conv2d transpose");
       a = dyt;
     }
     if (g.pointwise()) {
       if (!single) {
-        cuda_kernels::for_each_index(r.stream(), images * xs.per_sample(),
-                                     cuda_kernels::to_channel_major{xn, col, images, xs.c, p}, "conv2d transpose");
+        e.for_each(images * xs.per_sample(), cuda_kernels::to_channel_major{xn, col, images, xs.c, p},
+                   "conv2d transpose");
         b = col;
       }
     } else {
-      cuda_kernels::for_each_index(r.stream(), images * k * p,
-                                   cuda_kernels::im2col{xn, col, dims(xs, ys, g), p, columns}, "conv2d im2col");
+      e.for_each(images * k * p, cuda_kernels::im2col{xn, col, dims(xs, ys, g), p, columns}, "conv2d im2col");
       b = col;
     }
-    cuda_blas::gemm(r, false, true, ys.c, k, columns, 1.0f, a, columns, b, columns, 1.0f, dw, k);
+    e.gemm({false, true, ys.c, k, columns, 1.0f, a, columns, 0, b, columns, 0, 1.0f, dw, k, 0, 1});
   }
 }
 
@@ -127,8 +128,8 @@ struct conv2d<cuda<float>> {
     require(xs.c == ws.c, "conv2d: input ", xs, " has ", xs.c, " channels, the weight ", ws, " expects ", ws.c);
   }
 
-  static tensor_type forward(context_type& ctx, const tensor_type& x, const tensor_type& weight, const tensor_type* bias,
-                             const conv2d_geometry& g) {
+  static tensor_type forward(context_type& ctx, const tensor_type& x, const tensor_type& weight,
+                             const tensor_type* bias, const conv2d_geometry& g) {
     const shape xs = x.shape(), ws = weight.shape();
     check(xs, ws, g);
     const shape ys = g.output(xs, ws.n);
@@ -143,7 +144,10 @@ struct conv2d<cuda<float>> {
 #if FERGEN_WITH_CUDNN
       if (r.use_cudnn) done = cuda_cudnn::forward(r, x.data(), xs, weight.data(), ws, y.data(), ys, g);
 #endif
-      if (!done) cuda_conv::gemm_forward(r, x.data(), xs, weight.data(), ws, y.data(), ys, g);
+      if (!done) {
+        cuda_kernels::device_engine e(r);
+        cuda_conv::gemm_forward(e, x.data(), xs, weight.data(), ws, y.data(), ys, g);
+      }
     }
     if (bias)
       cuda_kernels::for_each_index(ctx.resources.stream(), y.size(),
@@ -155,8 +159,8 @@ struct conv2d<cuda<float>> {
                                    const conv2d_geometry& g) {
     const shape ws = weight.shape(), ys = dy.shape();
     check(xs, ws, g);
-    require(ys == g.output(xs, ws.n), "conv2d backward: gradient ", ys, " does not match the output ", g.output(xs, ws.n),
-            " of input ", xs);
+    require(ys == g.output(xs, ws.n), "conv2d backward: gradient ", ys, " does not match the output ",
+            g.output(xs, ws.n), " of input ", xs);
     if (xs.size() == 0) return tensor_type(xs);
     if (ys.c == 0) return tensor_type(xs);  // no filters: nothing flows back
     tensor_type dx = tensor_type::uninitialized(xs);
@@ -165,7 +169,10 @@ struct conv2d<cuda<float>> {
 #if FERGEN_WITH_CUDNN
     if (r.use_cudnn) done = cuda_cudnn::backward_data(r, dy.data(), ys, weight.data(), ws, dx.data(), xs, g);
 #endif
-    if (!done) cuda_conv::gemm_backward_data(r, dy.data(), ys, weight.data(), ws, dx.data(), xs, g);
+    if (!done) {
+      cuda_kernels::device_engine e(r);
+      cuda_conv::gemm_backward_data(e, dy.data(), ys, weight.data(), ws, dx.data(), xs, g);
+    }
     return dx;
   }
 
@@ -176,21 +183,24 @@ struct conv2d<cuda<float>> {
     if (dbias) {
       require(dbias->size() == ys.c, "conv2d backward: bias gradient of ", dbias->size(), " values for ", ys.c,
               " filters");
-      cuda_kernels::accumulate_channel_sums(ctx.resources.runtime(), dy.data(), ys.n, ys.c, ys.plane(), dbias->data(),
-                                            "conv2d bias gradient");
+      cuda_kernels::device_engine e(ctx.resources);
+      cuda_kernels::accumulate_channel_sums(e, dy.data(), ys.n, ys.c, ys.plane(), dbias->data(), "conv2d bias gradient");
     }
     if (!dweight) return;
     const shape ws = dweight->shape();
     check(xs, ws, g);
-    require(ys == g.output(xs, ws.n), "conv2d backward: gradient ", ys, " does not match the output ", g.output(xs, ws.n),
-            " of input ", xs);
+    require(ys == g.output(xs, ws.n), "conv2d backward: gradient ", ys, " does not match the output ",
+            g.output(xs, ws.n), " of input ", xs);
     if (ys.size() == 0 || ws.size() == 0) return;
     auto& r = ctx.resources;
     bool done = false;
 #if FERGEN_WITH_CUDNN
     if (r.use_cudnn) done = cuda_cudnn::backward_filter(r, x.data(), xs, dy.data(), ys, dweight->data(), ws, g);
 #endif
-    if (!done) cuda_conv::gemm_backward_filter(r, x.data(), xs, dy.data(), ys, dweight->data(), ws, g);
+    if (!done) {
+      cuda_kernels::device_engine e(r);
+      cuda_conv::gemm_backward_filter(e, x.data(), xs, dy.data(), ys, dweight->data(), ws, g);
+    }
   }
 };
 

@@ -6,6 +6,7 @@
 #include <fergen/backend/cuda/check.hpp>
 #include <fergen/backend/cuda/device.hpp>
 
+#include <algorithm>
 #include <concepts>
 #include <cstddef>
 #include <memory>
@@ -58,7 +59,7 @@ inline handle_set* acquire_handle_set(device_runtime& rt) {
   FERGEN_CUDA_CHECK(cublasSetStream(set->cublas, rt.stream));
   set->cublas_workspace = allocate(rt, cublas_workspace_bytes, "the cuBLAS workspace");
   FERGEN_CUDA_CHECK(cublasSetWorkspace(set->cublas, set->cublas_workspace, cublas_workspace_bytes));
-  // Results never depend on atomics inside cuBLAS (it has none in the routines fergen calls, but say so).
+  // Atomics would make some routines' sums depend on timing; off is cuBLAS' default, kept explicitly.
   FERGEN_CUDA_CHECK(cublasSetAtomicsMode(set->cublas, CUBLAS_ATOMICS_NOT_ALLOWED));
   return set.release();
 }
@@ -142,8 +143,8 @@ class cuda_resources {
       // Grown by at least half again, so a sequence of slightly larger requests does not reallocate each time.
       const std::size_t grown = set.scratch ? set.scratch->bytes() + set.scratch->bytes() / 2 : 0;
       set.scratch.reset();  // first: the pool may reuse the old block for the new one
-      set.scratch = std::make_unique<cuda_detail::device_allocation>(runtime(), std::max(bytes, grown),
-                                                                    "scratch memory");
+      set.scratch =
+          std::make_unique<cuda_detail::device_allocation>(runtime(), std::max(bytes, grown), "scratch memory");
     }
     return set.scratch->get();
   }

@@ -33,8 +33,8 @@ class tensor_descriptor {
  public:
   explicit tensor_descriptor(const shape& s) {
     FERGEN_CUDA_CHECK(cudnnCreateTensorDescriptor(&d_));
-    FERGEN_CUDA_CHECK(
-        cudnnSetTensor4dDescriptor(d_, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, as_int(s.n), as_int(s.c), as_int(s.h), as_int(s.w)));
+    FERGEN_CUDA_CHECK(cudnnSetTensor4dDescriptor(d_, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, as_int(s.n), as_int(s.c),
+                                                 as_int(s.h), as_int(s.w)));
   }
   ~tensor_descriptor() { (void)cudnnDestroyTensorDescriptor(d_); }
   tensor_descriptor(const tensor_descriptor&) = delete;
@@ -49,8 +49,8 @@ class filter_descriptor {
  public:
   explicit filter_descriptor(const shape& s) {
     FERGEN_CUDA_CHECK(cudnnCreateFilterDescriptor(&d_));
-    FERGEN_CUDA_CHECK(
-        cudnnSetFilter4dDescriptor(d_, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, as_int(s.n), as_int(s.c), as_int(s.h), as_int(s.w)));
+    FERGEN_CUDA_CHECK(cudnnSetFilter4dDescriptor(d_, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, as_int(s.n), as_int(s.c),
+                                                 as_int(s.h), as_int(s.w)));
   }
   ~filter_descriptor() { (void)cudnnDestroyFilterDescriptor(d_); }
   filter_descriptor(const filter_descriptor&) = delete;
@@ -147,13 +147,14 @@ algorithm choose(cuda_resources& r, const problem& p, const problem_key& key) {
     std::size_t bytes = 0;
     cudnnStatus_t status;
     if constexpr (D == direction::forward)
-      status = cudnnGetConvolutionForwardWorkspaceSize(h, p.x.get(), p.w.get(), p.conv.get(), p.y.get(), perf.algo, &bytes);
+      status =
+          cudnnGetConvolutionForwardWorkspaceSize(h, p.x.get(), p.w.get(), p.conv.get(), p.y.get(), perf.algo, &bytes);
     else if constexpr (D == direction::backward_data)
       status = cudnnGetConvolutionBackwardDataWorkspaceSize(h, p.w.get(), p.y.get(), p.conv.get(), p.x.get(), perf.algo,
                                                             &bytes);
     else
-      status = cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p.x.get(), p.y.get(), p.conv.get(), p.w.get(), perf.algo,
-                                                              &bytes);
+      status = cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p.x.get(), p.y.get(), p.conv.get(), p.w.get(),
+                                                              perf.algo, &bytes);
     if (status != CUDNN_STATUS_SUCCESS || bytes > key.workspace_limit) return;
     chosen = {static_cast<int>(perf.algo), math, bytes};
   };
@@ -184,10 +185,24 @@ algorithm choose(cuda_resources& r, const problem& p, const problem_key& key) {
 
 inline problem_key key_of(cuda_resources& r, direction dir, const shape& xs, const shape& ws,
                           const conv2d_geometry& g) {
-  return {r.device(),    dir,          xs.n,         xs.c,         xs.h,
-          xs.w,          ws.n,         g.kernel_h,   g.kernel_w,   g.stride_h,
-          g.stride_w,    g.pad_h,      g.pad_w,      g.dilation_h, g.dilation_w,
-          r.allow_tf32,  r.deterministic, r.workspace_limit};
+  return {.device = r.device(),
+          .dir = dir,
+          .n = xs.n,
+          .c = xs.c,
+          .h = xs.h,
+          .w = xs.w,
+          .oc = ws.n,
+          .kernel_h = g.kernel_h,
+          .kernel_w = g.kernel_w,
+          .stride_h = g.stride_h,
+          .stride_w = g.stride_w,
+          .pad_h = g.pad_h,
+          .pad_w = g.pad_w,
+          .dilation_h = g.dilation_h,
+          .dilation_w = g.dilation_w,
+          .tf32 = r.allow_tf32,
+          .deterministic = r.deterministic,
+          .workspace_limit = r.workspace_limit};
 }
 
 // The three passes. Each returns false, having done nothing, when no algorithm qualifies (the caller then

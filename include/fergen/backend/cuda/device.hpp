@@ -3,11 +3,13 @@
 
 #include <fergen/backend/cuda/check.hpp>
 #include <fergen/core/error.hpp>
+#include <fergen/core/shape.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <mutex>
+#include <string>
 #include <vector>
 
 FERGEN_BEGIN_NAMESPACE
@@ -108,10 +110,11 @@ inline device_runtime& current_runtime() {
   return runtime(device);
 }
 
-// `bytes` of device memory, ordered on the runtime's stream. `what` names the allocation in the
-// out-of-memory message. When the pool cannot grow, its cached blocks are returned to the device and the
-// allocation is tried once more (library handles allocate outside the pool and can starve it).
-inline void* allocate(device_runtime& rt, std::size_t bytes, std::string_view what) {
+// `bytes` of device memory, ordered on the runtime's stream. `what` (and the tensor shape `of`, when given)
+// name the allocation in the out-of-memory message, which is only built then. When the pool cannot grow, its
+// cached blocks are returned to the device and the allocation is tried once more (library handles allocate
+// outside the pool and can starve it).
+inline void* allocate(device_runtime& rt, std::size_t bytes, std::string_view what, const shape* of = nullptr) {
   if (bytes == 0) return nullptr;
   const device_scope scope(rt.device);
   const auto attempt = [&](void** p) {
@@ -131,7 +134,8 @@ inline void* allocate(device_runtime& rt, std::size_t bytes, std::string_view wh
     (void)cudaMemGetInfo(&free_bytes, &total_bytes);
     (void)cudaGetLastError();
     constexpr double mib = 1024.0 * 1024.0;
-    fail("cuda: out of device memory: ", what, " needs ", static_cast<double>(bytes) / mib, " MiB; device ",
+    const std::string shape_text = of ? " " + to_string(*of) : std::string();
+    fail("cuda: out of device memory: ", what, shape_text, " needs ", static_cast<double>(bytes) / mib, " MiB; device ",
          rt.device, " has ", static_cast<double>(free_bytes) / mib, " MiB free of ",
          static_cast<double>(total_bytes) / mib, " MiB");
   }
@@ -151,8 +155,8 @@ inline void release(device_runtime& rt, void* p) noexcept {
 // of one another.
 class device_allocation {
  public:
-  device_allocation(device_runtime& rt, std::size_t bytes, std::string_view what)
-      : runtime_(&rt), pointer_(allocate(rt, bytes, what)), bytes_(bytes) {}
+  device_allocation(device_runtime& rt, std::size_t bytes, std::string_view what, const shape* of = nullptr)
+      : runtime_(&rt), pointer_(allocate(rt, bytes, what, of)), bytes_(bytes) {}
   ~device_allocation() { release(*runtime_, pointer_); }
   device_allocation(const device_allocation&) = delete;
   device_allocation& operator=(const device_allocation&) = delete;

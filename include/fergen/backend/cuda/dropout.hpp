@@ -22,13 +22,9 @@ struct dropout<cuda<float>> {
                                                      const random_stream& stream) {
     tensor_type y = tensor_type::uninitialized(x.shape());
     tensor_type mask = tensor_type::uninitialized(x.shape());
-    // As the CPU: p = 1 drops everything (PyTorch returns zeros); the factor is never infinite.
-    const float keep_scale = p < 1.0 ? static_cast<float>(1.0 / (1.0 - p)) : 0.0f;
-    const auto threshold = static_cast<float>(p);
     cuda_kernels::for_each_index(
-        ctx.resources.stream(), (x.size() + 3) / 4,
-        cuda_kernels::dropout_forward{x.data(), y.data(), mask.data(), x.size(), stream, threshold, keep_scale},
-        "dropout");
+        ctx.resources.stream(), cuda_kernels::dropout_blocks(x.size()),
+        cuda_kernels::make_dropout_forward(x.data(), y.data(), mask.data(), x.size(), p, stream), "dropout");
     return {std::move(y), std::move(mask)};
   }
 

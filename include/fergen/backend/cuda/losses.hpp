@@ -3,6 +3,7 @@
 #pragma once
 
 #include <fergen/backend/context.hpp>
+#include <fergen/backend/cuda/kernels/engine.cuh>
 #include <fergen/backend/cuda/kernels/losses.cuh>
 #include <fergen/backend/cuda/tensor.hpp>
 #include <fergen/backend/losses.hpp>
@@ -25,8 +26,8 @@ struct losses<cuda<float>> {
                                                               double label_smoothing) {
     const shape s = logits.shape();
     const std::int64_t classes = s.per_sample();
-    require(static_cast<std::int64_t>(labels.size()) == s.n, "cross_entropy: ", labels.size(), " labels for logits ",
-            s, " (one per sample)");
+    require(static_cast<std::int64_t>(labels.size()) == s.n, "cross_entropy: ", labels.size(), " labels for logits ", s,
+            " (one per sample)");
     require(label_smoothing >= 0.0 && label_smoothing <= 1.0, "cross_entropy: label_smoothing ", label_smoothing,
             " is outside [0, 1]");
     for (std::size_t n = 0; n < labels.size(); ++n)
@@ -38,16 +39,15 @@ struct losses<cuda<float>> {
     const cuda_detail::device_allocation device_labels(rt, labels.size_bytes(), "cross_entropy labels");
     const cuda_detail::device_allocation per_sample(rt, static_cast<std::size_t>(s.n) * sizeof(double),
                                                     "cross_entropy losses");
-    FERGEN_CUDA_CHECK(cudaMemcpyAsync(device_labels.get(), labels.data(), labels.size_bytes(), cudaMemcpyHostToDevice,
-                                      rt.stream));
+    FERGEN_CUDA_CHECK(
+        cudaMemcpyAsync(device_labels.get(), labels.data(), labels.size_bytes(), cudaMemcpyHostToDevice, rt.stream));
     const double off_target = label_smoothing / static_cast<double>(classes);
     const double on_target = 1.0 - label_smoothing + off_target;
-    const auto threads = s.n * cuda_kernels::warp_size;
-    cuda_kernels::softmax_cross_entropy_kernel<float><<<cuda_kernels::grid_for(threads), cuda_kernels::block_size, 0,
-                                                 rt.stream>>>(
-        logits.data(), static_cast<const std::int64_t*>(device_labels.get()), s.n, classes, on_target, off_target,
-        grad.data(), static_cast<double*>(per_sample.get()));
-    cuda_detail::check_launch("cross_entropy", rt.stream);
+    cuda_kernels::for_each_index(rt.stream, s.n,
+                                 cuda_kernels::softmax_cross_entropy_sample{
+                                     logits.data(), static_cast<const std::int64_t*>(device_labels.get()), grad.data(),
+                                     static_cast<double*>(per_sample.get()), s.n, classes, on_target, off_target},
+                                 "cross_entropy");
     return {mean_of(rt, per_sample, s.n, static_cast<double>(s.n)), std::move(grad)};
   }
 
@@ -55,8 +55,8 @@ struct losses<cuda<float>> {
                                             std::span<const double> sample_weights) {
     const shape s = prediction.shape();
     require(target.shape() == s, "mse: prediction ", s, " and target ", target.shape(), " differ in shape");
-    require(sample_weights.empty() || static_cast<std::int64_t>(sample_weights.size()) == s.n, "mse: ",
-            sample_weights.size(), " sample weights for a batch of ", s.n);
+    require(sample_weights.empty() || static_cast<std::int64_t>(sample_weights.size()) == s.n,
+            "mse: ", sample_weights.size(), " sample weights for a batch of ", s.n);
     tensor_type grad = tensor_type::uninitialized(s);
     if (s.size() == 0) return {0.0, std::move(grad)};
     auto& rt = ctx.resources.runtime();
@@ -64,14 +64,11 @@ struct losses<cuda<float>> {
     if (!sample_weights.empty())
       FERGEN_CUDA_CHECK(cudaMemcpyAsync(weights.get(), sample_weights.data(), sample_weights.size_bytes(),
                                         cudaMemcpyHostToDevice, rt.stream));
-    const cuda_detail::device_allocation per_sample(rt, static_cast<std::size_t>(s.n) * sizeof(double),
-                                                    "mse losses");
+    const cuda_detail::device_allocation per_sample(rt, static_cast<std::size_t>(s.n) * sizeof(double), "mse losses");
+    cuda_kernels::device_engine e(ctx.resources);
+    cuda_kernels::mse_per_sample(e, prediction.data(), target.data(), static_cast<const double*>(weights.get()), s.n,
+                                 s.per_sample(), grad.data(), static_cast<double*>(per_sample.get()));
     const double count = static_cast<double>(s.size());
-    const auto* w = static_cast<const double*>(weights.get());  // null when there are no weights
-    cuda_kernels::segment_sums<1>(
-        rt, s.n, s.per_sample(),
-        cuda_kernels::load_mse{prediction.data(), target.data(), grad.data(), w, s.per_sample(), count},
-        cuda_kernels::store_weighted{w, static_cast<double*>(per_sample.get())}, "mse");
     return {mean_of(rt, per_sample, s.n, count), std::move(grad)};
   }
 

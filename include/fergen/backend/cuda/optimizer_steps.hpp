@@ -26,13 +26,11 @@ struct optimizer_steps<cuda<float>> {
     require(grad.size() == value.size() && (!momentum_buffer || momentum_buffer->size() == value.size()),
             "sgd_step: parameter ", value.shape(), ", gradient ", grad.shape(), " and momentum buffer ",
             momentum_buffer ? momentum_buffer->shape() : value.shape(), " differ in size");
-    cuda_kernels::for_each_index(
-        ctx.resources.stream(), value.size(),
-        cuda_kernels::sgd_update{value.data(), grad.data(), momentum_buffer ? momentum_buffer->data() : nullptr,
-                                 static_cast<float>(o.lr), static_cast<float>(o.weight_decay),
-                                 static_cast<float>(o.momentum), static_cast<float>(1.0 - o.dampening),
-                                 o.weight_decay != 0, o.nesterov, first_step},
-        "sgd_step");
+    cuda_kernels::for_each_index(ctx.resources.stream(), value.size(),
+                                 cuda_kernels::make_sgd_update(value.data(), grad.data(),
+                                                               momentum_buffer ? momentum_buffer->data() : nullptr, o,
+                                                               first_step),
+                                 "sgd_step");
   }
 
   static void adam_step(context_type& ctx, tensor_type& value, const tensor_type& grad, tensor_type& exp_avg,
@@ -42,31 +40,14 @@ struct optimizer_steps<cuda<float>> {
             " and exp_avg_sq ", exp_avg_sq.shape(), " differ in size");
     cuda_kernels::for_each_index(
         ctx.resources.stream(), value.size(),
-        cuda_kernels::adam_update{value.data(),
-                                  grad.data(),
-                                  exp_avg.data(),
-                                  exp_avg_sq.data(),
-                                  static_cast<float>(o.beta1),
-                                  static_cast<float>(1.0 - o.beta1),
-                                  static_cast<float>(o.beta2),
-                                  static_cast<float>(1.0 - o.beta2),
-                                  static_cast<float>(o.eps),
-                                  static_cast<float>(o.weight_decay),
-                                  static_cast<float>(1.0 - o.lr * o.weight_decay),
-                                  static_cast<float>(o.lr / o.bias_correction1()),
-                                  static_cast<float>(std::sqrt(o.bias_correction2())),
-                                  !o.decoupled_weight_decay && o.weight_decay != 0,
-                                  o.decoupled_weight_decay},
-        "adam_step");
+        cuda_kernels::make_adam_update(value.data(), grad.data(), exp_avg.data(), exp_avg_sq.data(), o), "adam_step");
   }
 
   static void ema_step(context_type& ctx, tensor_type& shadow, const tensor_type& value, double decay) {
     require(shadow.size() == value.size(), "ema_step: average ", shadow.shape(), " and parameter ", value.shape(),
             " differ in size");
-    cuda_kernels::for_each_index(
-        ctx.resources.stream(), shadow.size(),
-        cuda_kernels::ema_update{shadow.data(), value.data(), static_cast<float>(decay), static_cast<float>(1.0 - decay)},
-        "ema_step");
+    cuda_kernels::for_each_index(ctx.resources.stream(), shadow.size(),
+                                 cuda_kernels::make_ema_update(shadow.data(), value.data(), decay), "ema_step");
   }
 
   static void scale(context_type& ctx, tensor_type& x, double alpha) {

@@ -40,10 +40,10 @@ struct max_pool2d<cuda<float>> {
             " has more than 2^31 elements per plane");
     tensor_type y = tensor_type::uninitialized(ys);
     if (indices) indices->resize(ys.size());
-    cuda_kernels::for_each_index(
-        ctx.resources.stream(), ys.size(),
-        cuda_kernels::max_pool_forward{x.data(), y.data(), indices ? indices->data() : nullptr, cuda_pool::dims(xs, ys, g)},
-        "max_pool2d");
+    cuda_kernels::for_each_index(ctx.resources.stream(), ys.size(),
+                                 cuda_kernels::max_pool_forward{x.data(), y.data(), indices ? indices->data() : nullptr,
+                                                                cuda_pool::dims(xs, ys, g)},
+                                 "max_pool2d");
     return y;
   }
 
@@ -68,13 +68,15 @@ struct avg_pool2d<cuda<float>> {
   using tensor_type = tensor<cuda<float>>;
   using context_type = context<cuda<float>>;
 
-  static tensor_type forward(context_type& ctx, const tensor_type& x, const pool2d_geometry& g, bool count_include_pad) {
+  static tensor_type forward(context_type& ctx, const tensor_type& x, const pool2d_geometry& g,
+                             bool count_include_pad) {
     g.validate("avg_pool2d");
     const shape xs = x.shape(), ys = g.output(xs, "avg_pool2d");
     tensor_type y = tensor_type::uninitialized(ys);
     cuda_kernels::for_each_index(
         ctx.resources.stream(), ys.size(),
-        cuda_kernels::avg_pool_forward{x.data(), y.data(), cuda_pool::dims(xs, ys, g), count_include_pad}, "avg_pool2d");
+        cuda_kernels::avg_pool_forward{x.data(), y.data(), cuda_pool::dims(xs, ys, g), count_include_pad},
+        "avg_pool2d");
     return y;
   }
 

@@ -30,8 +30,7 @@ class tensor<cuda<float>> {
 
   // Zero-filled.
   explicit tensor(fergen::shape s) : tensor(uninitialized(s)) {
-    if (size() > 0)
-      FERGEN_CUDA_CHECK(cudaMemsetAsync(data(), 0, bytes(), storage_->runtime().stream));
+    if (size() > 0) FERGEN_CUDA_CHECK(cudaMemsetAsync(data(), 0, bytes(), storage_->runtime().stream));
   }
 
   // For kernels that overwrite every element: skips the zeroing pass.
@@ -42,7 +41,7 @@ class tensor<cuda<float>> {
     if (s.size() > 0) {
       auto& rt = cuda_detail::current_runtime();
       t.storage_ = std::make_shared<cuda_detail::device_allocation>(
-          rt, static_cast<std::size_t>(s.size()) * sizeof(float), str("tensor ", s));
+          rt, static_cast<std::size_t>(s.size()) * sizeof(float), "tensor", &s);
     }
     return t;
   }

@@ -20,7 +20,7 @@ struct dropout_forward {
   random_stream stream;
   float threshold;
   float keep_scale;
-  __device__ void operator()(std::int64_t b) const {
+  FERGEN_HD void operator()(std::int64_t b) const {
     const philox_block words = stream.block(static_cast<std::uint64_t>(b));
     for (int k = 0; k < 4; ++k) {
       const std::int64_t i = 4 * b + k;
@@ -31,6 +31,16 @@ struct dropout_forward {
     }
   }
 };
+
+
+// As the CPU: p = 1 drops everything (PyTorch returns zeros), and the factor is never infinite.
+inline dropout_forward make_dropout_forward(const float* x, float* y, float* mask, std::int64_t n, double p,
+                                            const random_stream& stream) {
+  return {x, y, mask, n, stream, static_cast<float>(p), p < 1.0 ? static_cast<float>(1.0 / (1.0 - p)) : 0.0f};
+}
+
+// Launched over this many indices, one Philox block (four elements) each.
+constexpr std::int64_t dropout_blocks(std::int64_t n) { return (n + 3) / 4; }
 
 }  // namespace ops::cuda_kernels
 FERGEN_END_NAMESPACE

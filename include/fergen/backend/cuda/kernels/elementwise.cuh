@@ -13,28 +13,28 @@ struct add_values {  // c = a + b
   const float* a;
   const float* b;
   float* c;
-  __device__ void operator()(std::int64_t i) const { c[i] = a[i] + b[i]; }
+  FERGEN_HD void operator()(std::int64_t i) const { c[i] = a[i] + b[i]; }
 };
 
 struct accumulate_values {  // into += alpha * x
   float* into;
   const float* x;
   float alpha;
-  __device__ void operator()(std::int64_t i) const { into[i] += alpha * x[i]; }
+  FERGEN_HD void operator()(std::int64_t i) const { into[i] += alpha * x[i]; }
 };
 
 struct scale_values {  // y = alpha * x (in place when y == x)
   const float* x;
   float* y;
   float alpha;
-  __device__ void operator()(std::int64_t i) const { y[i] = alpha * x[i]; }
+  FERGEN_HD void operator()(std::int64_t i) const { y[i] = alpha * x[i]; }
 };
 
 struct multiply_values {  // c = a * b
   const float* a;
   const float* b;
   float* c;
-  __device__ void operator()(std::int64_t i) const { c[i] = a[i] * b[i]; }
+  FERGEN_HD void operator()(std::int64_t i) const { c[i] = a[i] * b[i]; }
 };
 
 // y[n, c, p] = bias[c] for y of shape [N, C, plane]: the starting value of a product that adds into it.
@@ -42,7 +42,7 @@ struct broadcast_channels {
   float* y;
   const float* bias;
   std::int64_t channels, plane;
-  __device__ void operator()(std::int64_t i) const { y[i] = bias[(i / plane) % channels]; }
+  FERGEN_HD void operator()(std::int64_t i) const { y[i] = bias[(i / plane) % channels]; }
 };
 
 // y[n, c, p] += bias[c].
@@ -50,7 +50,7 @@ struct add_channels {
   float* y;
   const float* bias;
   std::int64_t channels, plane;
-  __device__ void operator()(std::int64_t i) const { y[i] += bias[(i / plane) % channels]; }
+  FERGEN_HD void operator()(std::int64_t i) const { y[i] += bias[(i / plane) % channels]; }
 };
 
 template <class F>
@@ -58,7 +58,7 @@ struct activation_forward {  // y = f(x)
   const float* x;
   float* y;
   F f;
-  __device__ void operator()(std::int64_t i) const { y[i] = f.value(x[i]); }
+  FERGEN_HD void operator()(std::int64_t i) const { y[i] = f.value(x[i]); }
 };
 
 template <class F>
@@ -68,7 +68,7 @@ struct activation_backward {  // dx = dy * f'(x, y)
   const float* dy;
   float* dx;
   F f;
-  __device__ void operator()(std::int64_t i) const { dx[i] = dy[i] * f.derivative(x[i], y[i]); }
+  FERGEN_HD void operator()(std::int64_t i) const { dx[i] = dy[i] * f.derivative(x[i], y[i]); }
 };
 
 }  // namespace ops::cuda_kernels

@@ -5,6 +5,7 @@
 #include <fergen/backend/cuda/kernels/batch_norm.cuh>
 #include <fergen/backend/cuda/kernels/launch.cuh>
 #include <fergen/backend/cuda/kernels/reduce.cuh>
+#include <fergen/core/shape.hpp>
 
 #include <cmath>
 #include <cstdint>
@@ -25,7 +26,7 @@ struct group_norm_forward_finish {
   float* invstd_out;
   group_statistics* stats;
   double count, eps;
-  __device__ void operator()(std::int64_t s, const sums<1>& squares) const {
+  FERGEN_HD void operator()(std::int64_t s, const sums<1>& squares) const {
     const double mu = mean[s];
     const double var = count > 0 ? squares.v[0] / count : 0.0;
     const double invstd = 1.0 / sqrt(var + eps);
@@ -42,7 +43,7 @@ struct group_norm_constants {
   const float* beta;
   affine_constants* constants;
   std::int64_t channels, groups;
-  __device__ void operator()(std::int64_t nc) const {
+  FERGEN_HD void operator()(std::int64_t nc) const {
     const std::int64_t c = nc % channels;
     const group_statistics g = stats[(nc / channels) * groups + c / (channels / groups)];
     const double scale = (gamma ? static_cast<double>(gamma[c]) : 1.0) * g.invstd;
@@ -57,7 +58,7 @@ struct load_plane_gradient_sums {
   const float* x;
   const float* saved_mean;  // per (sample, group)
   std::int64_t plane, channels, groups;
-  __device__ sums<3> operator()(std::int64_t nc, std::int64_t e) const {
+  FERGEN_HD sums<3> operator()(std::int64_t nc, std::int64_t e) const {
     const std::int64_t i = nc * plane + e;
     const double saved = saved_mean[(nc / channels) * groups + (nc % channels) / (channels / groups)];
     const double g = dy[i], v = x[i];
@@ -66,7 +67,7 @@ struct load_plane_gradient_sums {
 };
 struct store_sums3 {
   sums<3>* out;
-  __device__ void operator()(std::int64_t s, const sums<3>& total) const { out[s] = total; }
+  FERGEN_HD void operator()(std::int64_t s, const sums<3>& total) const { out[s] = total; }
 };
 
 // dx = k_dy[n, c] dy + k_x[n, g] (x - m[n, g]) + k_0[n, g].
@@ -86,7 +87,7 @@ struct group_norm_backward_group {
   group_gradient_constants* constants;
   std::int64_t channels, groups;
   double count;
-  __device__ void operator()(std::int64_t task) const {
+  FERGEN_HD void operator()(std::int64_t task) const {
     const std::int64_t n = task / groups, grp = task % groups, per_group = channels / groups;
     const double saved = saved_mean[task], rs = saved_invstd[task];
     double sx = 0;
@@ -116,7 +117,7 @@ struct group_norm_backward_data {
   const float* k_dy;
   const group_gradient_constants* constants;
   std::int64_t plane, channels, groups;
-  __device__ void operator()(std::int64_t i) const {
+  FERGEN_HD void operator()(std::int64_t i) const {
     const std::int64_t nc = i / plane;
     const group_gradient_constants k = constants[(nc / channels) * groups + (nc % channels) / (channels / groups)];
     dx[i] = k_dy[nc] * dy[i] + k.k_x * (x[i] - k.m) + k.k_0;
@@ -130,7 +131,7 @@ struct group_norm_parameter_gradients {
   float* dweight;  // null: not wanted
   float* dbias;
   std::int64_t samples, channels, groups;
-  __device__ void operator()(std::int64_t c) const {
+  FERGEN_HD void operator()(std::int64_t c) const {
     const std::int64_t grp = c / (channels / groups);
     double dgamma = 0, dbeta = 0;
     for (std::int64_t n = 0; n < samples; ++n) {
@@ -142,6 +143,57 @@ struct group_norm_parameter_gradients {
     if (dbias) dbias[c] += static_cast<float>(dbeta);
   }
 };
+
+
+// The passes of group_norm<cuda<float>>, over an engine (kernels/engine.cuh).
+
+template <class Engine>
+void group_norm_forward(Engine& e, const float* x, const shape& xs, std::int64_t groups, const float* gamma,
+                        const float* beta, double eps, float* y, float* mean_out, float* invstd_out) {
+  const std::int64_t plane = xs.plane(), count = xs.c / groups * plane, segments = xs.n * groups;
+  const auto mean = e.allocate(static_cast<std::size_t>(segments) * sizeof(double), "group_norm means");
+  const auto stats = e.allocate(static_cast<std::size_t>(segments) * sizeof(group_statistics), "group_norm statistics");
+  const auto constants =
+      e.allocate(static_cast<std::size_t>(xs.n * xs.c) * sizeof(affine_constants), "group_norm constants");
+  auto* mu = static_cast<double*>(mean.get());
+  auto* st = static_cast<group_statistics*>(stats.get());
+  auto* k = static_cast<affine_constants*>(constants.get());
+  // The channels of one group of one sample are contiguous in NCHW: one segment of `count` values.
+  const contiguous_index index{count};
+  const auto n = static_cast<double>(count);
+  e.template segment_sums<1>(segments, count, load_value<contiguous_index>{x, index}, store_mean{mu, n},
+                             "group_norm mean");
+  e.template segment_sums<1>(segments, count, load_squared_deviation<contiguous_index>{x, index, mu},
+                             group_norm_forward_finish{mu, mean_out, invstd_out, st, n, eps}, "group_norm variance");
+  e.for_each(xs.n * xs.c, group_norm_constants{st, gamma, beta, k, xs.c, groups}, "group_norm constants");
+  e.for_each(xs.size(), normalize{x, y, k, xs.n * xs.c, plane}, "group_norm");
+}
+
+template <class Engine>
+void group_norm_backward(Engine& e, const float* dy, const float* x, const shape& xs, std::int64_t groups,
+                         const float* gamma, const float* saved_mean, const float* saved_invstd, float* dweight,
+                         float* dbias, float* dx) {
+  const std::int64_t channels = xs.c, plane = xs.plane(), count = channels / groups * plane;
+  const auto channel_sums =
+      e.allocate(static_cast<std::size_t>(xs.n * channels) * sizeof(sums<3>), "group_norm channel sums");
+  const auto k_dy = e.allocate(static_cast<std::size_t>(xs.n * channels) * sizeof(float), "group_norm constants");
+  const auto constants = e.allocate(static_cast<std::size_t>(xs.n * groups) * sizeof(group_gradient_constants),
+                                    "group_norm constants");
+  auto* sum = static_cast<sums<3>*>(channel_sums.get());
+  auto* kdy = static_cast<float*>(k_dy.get());
+  auto* k = static_cast<group_gradient_constants*>(constants.get());
+  e.template segment_sums<3>(xs.n * channels, plane,
+                             load_plane_gradient_sums{dy, x, saved_mean, plane, channels, groups}, store_sums3{sum},
+                             "group_norm backward");
+  e.for_each(xs.n * groups,
+             group_norm_backward_group{sum, gamma, saved_mean, saved_invstd, kdy, k, channels, groups,
+                                       static_cast<double>(count)},
+             "group_norm backward");
+  e.for_each(xs.size(), group_norm_backward_data{dy, x, dx, kdy, k, plane, channels, groups}, "group_norm backward");
+  if (dweight || dbias)
+    e.for_each(channels, group_norm_parameter_gradients{sum, saved_invstd, dweight, dbias, xs.n, channels, groups},
+               "group_norm backward");
+}
 
 }  // namespace ops::cuda_kernels
 FERGEN_END_NAMESPACE

@@ -26,7 +26,7 @@ struct im2col {
   float* col;
   conv_dims d;
   std::int64_t image_stride, row_stride;
-  __device__ void operator()(std::int64_t i) const {
+  FERGEN_HD void operator()(std::int64_t i) const {
     const std::int64_t p_count = d.out_h * d.out_w, k_count = d.c * d.kernel_h * d.kernel_w;
     const std::int64_t p = i % p_count, row = (i / p_count) % k_count, b = i / (p_count * k_count);
     const std::int64_t kw = row % d.kernel_w, kh = (row / d.kernel_w) % d.kernel_h, c = row / (d.kernel_w * d.kernel_h);
@@ -45,7 +45,7 @@ struct col2im {
   float* dx;
   conv_dims d;
   std::int64_t image_stride, row_stride;
-  __device__ void operator()(std::int64_t i) const {
+  FERGEN_HD void operator()(std::int64_t i) const {
     const std::int64_t iw = i % d.w, ih = (i / d.w) % d.h, c = (i / (d.w * d.h)) % d.c, b = i / (d.w * d.h * d.c);
     const float* image = col + b * image_stride;
     float sum = 0;
@@ -72,7 +72,7 @@ struct to_channel_major {
   const float* src;
   float* dst;
   std::int64_t images, channels, plane;
-  __device__ void operator()(std::int64_t i) const {
+  FERGEN_HD void operator()(std::int64_t i) const {
     const std::int64_t p = i % plane, c = (i / plane) % channels, b = i / (plane * channels);
     dst[(c * images + b) * plane + p] = src[i];
   }

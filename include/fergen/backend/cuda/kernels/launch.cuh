@@ -35,7 +35,7 @@ __global__ void for_each_index_kernel(std::int64_t n, F f) {
 }
 
 // Runs f(i) for every i in [0, n) on `stream`, each index on its own thread, in no particular order. F is a
-// trivially copyable function object with a `__device__ void operator()(std::int64_t) const` (the backend
+// trivially copyable function object with a `FERGEN_HD void operator()(std::int64_t) const` (the backend
 // uses named structs; an nvcc --extended-lambda __device__ lambda works as well). `name` names the kernel in
 // error messages.
 template <class F>
@@ -48,7 +48,7 @@ void for_each_index(cudaStream_t stream, std::int64_t n, const F& f, std::string
 struct fill_values {
   float* out;
   float value;
-  __device__ void operator()(std::int64_t i) const { out[i] = value; }
+  FERGEN_HD void operator()(std::int64_t i) const { out[i] = value; }
 };
 
 inline void fill(cudaStream_t stream, float* out, std::int64_t n, float value) {

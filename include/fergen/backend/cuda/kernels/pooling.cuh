@@ -13,15 +13,15 @@ FERGEN_BEGIN_NAMESPACE
 namespace ops::cuda_kernels {
 
 // Rounds towards minus infinity, as pool2d_geometry::floor_div.
-__device__ inline std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+FERGEN_HD inline std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 // The input rows (or columns) [lo, hi) of window o along one axis, and the window clipped to the padded
 // input (PyTorch's count_include_pad divisor): cpu_pool::span.
 struct pool_window {
   std::int64_t lo, hi, padded;
 };
-__device__ inline pool_window pool_span(std::int64_t o, std::int64_t in, std::int64_t kernel, std::int64_t stride,
-                                        std::int64_t pad) {
+FERGEN_HD inline pool_window pool_span(std::int64_t o, std::int64_t in, std::int64_t kernel, std::int64_t stride,
+                                       std::int64_t pad) {
   const std::int64_t start = o * stride - pad;
   const std::int64_t end = start + kernel < in + pad ? start + kernel : in + pad;
   return {start > 0 ? start : 0, end < in ? end : in, end - start};
@@ -29,8 +29,8 @@ __device__ inline pool_window pool_span(std::int64_t o, std::int64_t in, std::in
 
 // The windows [first, last] along one axis whose input range contains index i (0 <= i < in): window o
 // covers [o * stride - pad, o * stride - pad + kernel), clipped to the input. Empty when first > last.
-__device__ inline void windows_containing(std::int64_t i, std::int64_t kernel, std::int64_t stride, std::int64_t pad,
-                                          std::int64_t out, std::int64_t& first, std::int64_t& last) {
+FERGEN_HD inline void windows_containing(std::int64_t i, std::int64_t kernel, std::int64_t stride, std::int64_t pad,
+                                         std::int64_t out, std::int64_t& first, std::int64_t& last) {
   first = floor_div(i + pad - kernel, stride) + 1;
   last = floor_div(i + pad, stride);
   if (first < 0) first = 0;
@@ -48,7 +48,7 @@ struct max_pool_forward {
   float* y;
   std::int32_t* argmax;  // null: not recorded
   pool_dims d;
-  __device__ void operator()(std::int64_t i) const {
+  FERGEN_HD void operator()(std::int64_t i) const {
     const std::int64_t ow = i % d.ow, oh = (i / d.ow) % d.oh, plane = i / (d.ow * d.oh);
     const float* in = x + plane * d.h * d.w;
     const pool_window rows = pool_span(oh, d.h, d.kernel_h, d.stride_h, d.pad_h);
@@ -75,7 +75,7 @@ struct max_pool_backward {
   const std::int32_t* argmax;
   float* dx;
   pool_dims d;
-  __device__ void operator()(std::int64_t i) const {
+  FERGEN_HD void operator()(std::int64_t i) const {
     const std::int64_t iw = i % d.w, ih = (i / d.w) % d.h, plane = i / (d.w * d.h);
     std::int64_t oh0, oh1, ow0, ow1;
     windows_containing(ih, d.kernel_h, d.stride_h, d.pad_h, d.oh, oh0, oh1);
@@ -93,7 +93,7 @@ struct max_pool_backward {
 };
 
 // cpu avg_pool2d's divisor: the window clipped to the padded input, or the input elements in it.
-__device__ inline float avg_divisor(const pool_window& rows, const pool_window& cols, bool count_include_pad) {
+FERGEN_HD inline float avg_divisor(const pool_window& rows, const pool_window& cols, bool count_include_pad) {
   return static_cast<float>(count_include_pad ? rows.padded * cols.padded : (rows.hi - rows.lo) * (cols.hi - cols.lo));
 }
 
@@ -102,7 +102,7 @@ struct avg_pool_forward {
   float* y;
   pool_dims d;
   bool count_include_pad;
-  __device__ void operator()(std::int64_t i) const {
+  FERGEN_HD void operator()(std::int64_t i) const {
     const std::int64_t ow = i % d.ow, oh = (i / d.ow) % d.oh, plane = i / (d.ow * d.oh);
     const float* in = x + plane * d.h * d.w;
     const pool_window rows = pool_span(oh, d.h, d.kernel_h, d.stride_h, d.pad_h);
@@ -119,7 +119,7 @@ struct avg_pool_backward {
   float* dx;
   pool_dims d;
   bool count_include_pad;
-  __device__ void operator()(std::int64_t i) const {
+  FERGEN_HD void operator()(std::int64_t i) const {
     const std::int64_t iw = i % d.w, ih = (i / d.w) % d.h, plane = i / (d.w * d.h);
     std::int64_t oh0, oh1, ow0, ow1;
     windows_containing(ih, d.kernel_h, d.stride_h, d.pad_h, d.oh, oh0, oh1);
@@ -138,8 +138,8 @@ struct avg_pool_backward {
 };
 
 // Adaptive windows (adaptive_start / adaptive_end of backend/pooling.hpp).
-__device__ inline std::int64_t adaptive_begin(std::int64_t o, std::int64_t in, std::int64_t out) { return o * in / out; }
-__device__ inline std::int64_t adaptive_finish(std::int64_t o, std::int64_t in, std::int64_t out) {
+FERGEN_HD inline std::int64_t adaptive_begin(std::int64_t o, std::int64_t in, std::int64_t out) { return o * in / out; }
+FERGEN_HD inline std::int64_t adaptive_finish(std::int64_t o, std::int64_t in, std::int64_t out) {
   return ((o + 1) * in + out - 1) / out;
 }
 
@@ -147,7 +147,7 @@ struct adaptive_pool_forward {
   const float* x;
   float* y;
   std::int64_t h, w, oh_size, ow_size;
-  __device__ void operator()(std::int64_t i) const {
+  FERGEN_HD void operator()(std::int64_t i) const {
     const std::int64_t ow = i % ow_size, oh = (i / ow_size) % oh_size, plane = i / (ow_size * oh_size);
     const float* in = x + plane * h * w;
     const std::int64_t h0 = adaptive_begin(oh, h, oh_size), h1 = adaptive_finish(oh, h, oh_size);
@@ -161,8 +161,8 @@ struct adaptive_pool_forward {
 
 // The adaptive windows along one axis that contain input index i: from floor(i * out / in) to
 // ceil((i + 1) * out / in) - 1; each candidate is checked against its window as well.
-__device__ inline void adaptive_containing(std::int64_t i, std::int64_t in, std::int64_t out, std::int64_t& first,
-                                           std::int64_t& last) {
+FERGEN_HD inline void adaptive_containing(std::int64_t i, std::int64_t in, std::int64_t out, std::int64_t& first,
+                                          std::int64_t& last) {
   first = i * out / in;
   last = ((i + 1) * out + in - 1) / in - 1;
   if (last > out - 1) last = out - 1;
@@ -172,7 +172,7 @@ struct adaptive_pool_backward {
   const float* dy;
   float* dx;
   std::int64_t h, w, oh_size, ow_size;
-  __device__ void operator()(std::int64_t i) const {
+  FERGEN_HD void operator()(std::int64_t i) const {
     const std::int64_t iw = i % w, ih = (i / w) % h, plane = i / (w * h);
     std::int64_t oh0, oh1, ow0, ow1;
     adaptive_containing(ih, h, oh_size, oh0, oh1);
@@ -197,7 +197,7 @@ struct upsample_forward {
   const float* x;
   float* y;
   std::int64_t h, w, scale;
-  __device__ void operator()(std::int64_t i) const {
+  FERGEN_HD void operator()(std::int64_t i) const {
     const std::int64_t out_w = w * scale, out_h = h * scale;
     const std::int64_t ow = i % out_w, oh = (i / out_w) % out_h, plane = i / (out_w * out_h);
     y[i] = x[plane * h * w + (oh / scale) * w + ow / scale];
@@ -209,7 +209,7 @@ struct upsample_backward {
   const float* dy;
   float* dx;
   std::int64_t h, w, scale;
-  __device__ void operator()(std::int64_t i) const {
+  FERGEN_HD void operator()(std::int64_t i) const {
     const std::int64_t out_w = w * scale;
     const std::int64_t iw = i % w, ih = (i / w) % h, plane = i / (w * h);
     const float* block = dy + plane * h * scale * out_w + ih * scale * out_w + iw * scale;

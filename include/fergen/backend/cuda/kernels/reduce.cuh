@@ -23,7 +23,7 @@ struct sums {
 };
 
 template <int K>
-__device__ inline void add_into(sums<K>& into, const sums<K>& x) {
+FERGEN_HD inline void add_into(sums<K>& into, const sums<K>& x) {
   for (int k = 0; k < K; ++k) into.v[k] += x.v[k];
 }
 
@@ -71,22 +71,24 @@ __global__ void segment_finish_kernel(std::int64_t segments, std::int64_t slices
   }
 }
 
-// Slices per segment: one block per 4096 elements or more, at most 64. A function of the length alone, so
-// the order of the additions, and the bits of the result, do not depend on the device.
-inline std::int64_t slices_for(std::int64_t length) {
-  return std::clamp<std::int64_t>(length / (block_size * 16), 1, 64);
+// Slices per segment: one block per 4096 elements or more, up to 64 per segment, and up to 4096 blocks in all
+// when there are few segments (one gradient's sum of squares is one segment of millions of values). A function
+// of the sizes alone, so the order of the additions, and the bits of the result, do not depend on the device.
+inline std::int64_t slices_for(std::int64_t segments, std::int64_t length) {
+  const std::int64_t most = std::max<std::int64_t>(64, 4096 / std::max<std::int64_t>(segments, 1));
+  return std::clamp<std::int64_t>(length / (block_size * 16), 1, most);
 }
 
 // For each of `segments` segments of `length` elements: total = the sum over e of load(segment, e) (a
 // sums<K>, computed in double), then finish(segment, total). load is called exactly once per element, so it
 // may also write a per-element result (the MSE gradient does). Deterministic: no atomics, fixed order.
-// Load and Finish are function objects with __device__ call operators, as for for_each_index.
+// Load and Finish are function objects with FERGEN_HD call operators, as for for_each_index.
 template <int K, class Load, class Finish>
 void segment_sums(cuda_detail::device_runtime& rt, std::int64_t segments, std::int64_t length, const Load& load,
                   const Finish& finish, std::string_view name) {
   if (segments <= 0) return;
   require(segments <= std::numeric_limits<int>::max(), name, ": ", segments, " segments exceed one grid");
-  const std::int64_t slices = slices_for(length);
+  const std::int64_t slices = slices_for(segments, length);
   const std::int64_t slice_length = std::max<std::int64_t>(1, (length + slices - 1) / slices);
   // Freed when this function returns, in stream order: after the finish kernel has read it.
   const cuda_detail::device_allocation partial(rt, static_cast<std::size_t>(segments * slices) * sizeof(sums<K>),
@@ -106,13 +108,13 @@ void segment_sums(cuda_detail::device_runtime& rt, std::int64_t segments, std::i
 //                 group norm, per (sample, channel) plane)
 struct channel_index {
   std::int64_t channels, plane;
-  __device__ std::int64_t operator()(std::int64_t c, std::int64_t e) const {
+  FERGEN_HD std::int64_t operator()(std::int64_t c, std::int64_t e) const {
     return ((e / plane) * channels + c) * plane + e % plane;
   }
 };
 struct contiguous_index {
   std::int64_t length;
-  __device__ std::int64_t operator()(std::int64_t s, std::int64_t e) const { return s * length + e; }
+  FERGEN_HD std::int64_t operator()(std::int64_t s, std::int64_t e) const { return s * length + e; }
 };
 
 // Loads one value as a sum, and finishes by adding the total (rounded to float) into out[segment]: the
@@ -121,20 +123,22 @@ template <class Index>
 struct load_value {
   const float* x;
   Index index;
-  __device__ sums<1> operator()(std::int64_t s, std::int64_t e) const { return {{static_cast<double>(x[index(s, e)])}}; }
+  FERGEN_HD sums<1> operator()(std::int64_t s, std::int64_t e) const {
+    return {{static_cast<double>(x[index(s, e)])}};
+  }
 };
 struct accumulate_total {
   float* out;
-  __device__ void operator()(std::int64_t s, const sums<1>& total) const {
-    out[s] += static_cast<float>(total.v[0]);
-  }
+  FERGEN_HD void operator()(std::int64_t s, const sums<1>& total) const { out[s] += static_cast<float>(total.v[0]); }
 };
 
-// out[c] += sum over n, p of x[n, c, p] for x of shape [N, C, plane] (conv2d and linear bias gradients).
-inline void accumulate_channel_sums(cuda_detail::device_runtime& rt, const float* x, std::int64_t n,
-                                    std::int64_t channels, std::int64_t plane, float* out, std::string_view name) {
-  segment_sums<1>(rt, channels, n * plane, load_value<channel_index>{x, {channels, plane}}, accumulate_total{out},
-                  name);
+// out[c] += sum over n, p of x[n, c, p] for x of shape [N, C, plane] (conv2d and linear bias gradients), over an
+// engine (kernels/engine.cuh).
+template <class Engine>
+void accumulate_channel_sums(Engine& e, const float* x, std::int64_t n, std::int64_t channels, std::int64_t plane,
+                             float* out, std::string_view name) {
+  e.template segment_sums<1>(channels, n * plane, load_value<channel_index>{x, {channels, plane}},
+                             accumulate_total{out}, name);
 }
 
 }  // namespace ops::cuda_kernels
