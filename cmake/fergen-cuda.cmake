@@ -16,11 +16,11 @@ elseif(NOT _fergen_cuda_mode STREQUAL "AUTO")
 endif()
 
 if(NOT _fergen_cuda_mode STREQUAL "OFF")
-  # nvcc is often installed at /usr/local/cuda without being on PATH: look there too.
+  # nvcc on PATH, else where the toolkit installs it (often not on PATH); check_language then tries that one.
   if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX})
-    find_program(FERGEN_NVCC nvcc)
-    if(NOT FERGEN_NVCC AND EXISTS /usr/local/cuda/bin/nvcc)
-      set(ENV{CUDACXX} /usr/local/cuda/bin/nvcc)
+    find_program(FERGEN_NVCC nvcc PATHS /usr/local/cuda/bin)
+    if(FERGEN_NVCC)
+      set(ENV{CUDACXX} "${FERGEN_NVCC}")
     endif()
   endif()
   include(CheckLanguage)

@@ -4,6 +4,10 @@
 // OpenBLAS's column-major interface, with cuda_blas::column_major's mapping, and the results are compared with
 // the CPU backend. What this cannot check: the launches themselves (grids, streams), the block and warp
 // reductions' shared memory, cuBLAS and cuDNN. test_cuda checks those on a GPU.
+//
+// Its own doctest main: the executable is all CUDA, so no object compiled with the C++ flags (a sanitizer build's)
+// is linked by nvcc's rules.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include "cuda_support.hpp"
 
 #include <cblas.h>
