@@ -11,6 +11,12 @@
 #define FERGEN_WITH_CUDA 0
 #endif
 
+// FERGEN_WITH_CUDNN is set by the build when it found cuDNN: the CUDA backend's convolutions then use it
+// (else, and on request, im2col + cuBLAS). Meaningless without FERGEN_WITH_CUDA.
+#ifndef FERGEN_WITH_CUDNN
+#define FERGEN_WITH_CUDNN 0
+#endif
+
 // True only while nvcc compiles a translation unit of a CUDA-enabled build: the CUDA kernels and the
 // cuda<T> specialisations exist only then.
 #if FERGEN_WITH_CUDA && defined(__CUDACC__)

@@ -1,8 +1,9 @@
 // fergen/fergen.hpp: the whole CPU library in one include.
 //
 // fergen builds synthetic facial-expression databases with a class-conditional diffusion model and judges
-// them with VGG-16, ResNet-50 and Inception-V3. This header brings in every CPU layer of the library; the
-// CUDA backend is added by compiling with nvcc and FERGEN_WITH_CUDA. docs/ARCHITECTURE.md is the map.
+// them with VGG-16, ResNet-50 and Inception-V3. This header brings in every CPU layer of the library; CUDA
+// translation units (nvcc, FERGEN_WITH_CUDA) include fergen/cuda.hpp, which adds the CUDA backend to it.
+// docs/ARCHITECTURE.md is the map.
 #pragma once
 
 #include <fergen/config.hpp>

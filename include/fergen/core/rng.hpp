@@ -48,8 +48,12 @@ struct random_stream {
   FERGEN_HD constexpr std::uint32_t bits(std::uint64_t i) const { return block(i / 4).v[i % 4]; }
 
   // Element i as a uniform number in [0, 1), 24 bits (exact in float).
-  FERGEN_HD constexpr float uniform(std::uint64_t i) const {
-    return static_cast<float>(bits(i) >> 8) * (1.0f / 16777216.0f);
+  FERGEN_HD constexpr float uniform(std::uint64_t i) const { return uniform_of(bits(i)); }
+
+  // The uniform number of one 32-bit word: kernels that draw a whole block(b) at once (elements 4b..4b+3)
+  // turn its words into the same numbers as uniform(i).
+  FERGEN_HD static constexpr float uniform_of(std::uint32_t word) {
+    return static_cast<float>(word >> 8) * (1.0f / 16777216.0f);
   }
 
   // Element i as a standard normal number. Box-Muller on words (2k, 2k+1) of a block gives elements 2k
