@@ -14,6 +14,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -38,8 +39,16 @@ struct dataset_arguments {
 // Prints what a dataset holds: classes with their frame counts, subjects, clips.
 inline void print_summary(const data::dataset& ds) {
   const auto counts = ds.class_counts();
-  std::printf("%lld frames, %zu subjects, %zu clips, %lld classes\n", static_cast<long long>(ds.size()),
-              ds.subjects().size(), ds.clips().size(), static_cast<long long>(ds.class_count()));
+  // An image folder without a manifest carries no ids: say so rather than count "" as one subject.
+  auto known = [](const std::vector<std::string>& ids) {
+    return std::count_if(ids.begin(), ids.end(), [](const std::string& id) { return !id.empty(); });
+  };
+  const auto subjects = known(ds.subjects()), clips = known(ds.clips());
+  std::printf("%lld frames, %s, %lld classes\n", static_cast<long long>(ds.size()),
+              subjects == 0 && clips == 0
+                  ? "no subject or clip ids"
+                  : str(subjects, " subjects, ", clips, " clips").c_str(),
+              static_cast<long long>(ds.class_count()));
   for (std::int64_t c = 0; c < ds.class_count(); ++c)
     std::printf("  %-12s %7lld\n", ds.class_names()[static_cast<std::size_t>(c)].c_str(),
                 static_cast<long long>(counts[static_cast<std::size_t>(c)]));

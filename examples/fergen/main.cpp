@@ -12,7 +12,7 @@
 //
 // Each subcommand lives in a translation unit of its own (command_<name>.cpp, declared in commands.hpp): it
 // adds its options to the CLI11 app and sets the function that runs it. Failures are fergen::error: printed as one line, exit status 1.
-// Usage errors exit with status 2 and CLI11's message.
+// Usage errors (CLI11's) are printed the same way and exit with CLI11's status for them.
 #include "commands.hpp"
 
 #include <fergen/config.hpp>
@@ -43,8 +43,16 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // Usage errors read like every other error: one line naming the bad input, then where help is.
+    std::fprintf(stderr, "fergen: error: %s\nRun with --help for more information.\n", e.what());
+    return e.get_exit_code();
   }
   try {
     return run();

@@ -19,7 +19,7 @@ struct study_arguments {
   dataset_arguments source;
   std::string preset = "demo", out, backbones, settings, configs, protocols, size, pretrained, synthetic,
               device = "cpu", feature_backbone;
-  std::int64_t trials = 0, folds = 0, epochs = 0, input_size = 0, diffusion_steps = 0, per_class = 0, batch = 0;
+  std::int64_t trials = 0, folds = 0, generator_folds = 0, epochs = 0, input_size = 0, diffusion_steps = 0, per_class = 0, batch = 0;
   double lr = 0;
   std::uint64_t seed = 0;
   bool verbose = false;
@@ -52,6 +52,9 @@ inline void add_grid_options(CLI::App* cmd, study_arguments& a, bool evaluate) {
 inline void add_generator_options(CLI::App* cmd, study_arguments& a) {
   cmd->add_option("--diffusion-steps", a.diffusion_steps, "Training steps of each generator");
   cmd->add_option("--per-class", a.per_class, "Synthetic images per class (default: the preset's)");
+  cmd->add_option("--generator-folds", a.generator_folds,
+                  "LOSO and subject-kfold: the folds share this many generators, each trained without the test "
+                  "subjects of all the folds it serves (0: one generator per fold)");
 }
 
 // The preset with the user's overrides, checked before anything is loaded or trained.
@@ -82,6 +85,7 @@ inline experiment::study_preset resolve_preset(const study_arguments& a, const C
   if (given("--lr")) p.classifier.lr = a.lr;
   if (given("--diffusion-steps")) p.generator.steps = a.diffusion_steps;
   if (given("--per-class")) p.generator.per_class = a.per_class;
+  if (given("--generator-folds")) plan.generator_folds = a.generator_folds;
   plan.validate();
   require(p.classifier.input_size >= 16, "--input-size ", p.classifier.input_size, " is below 16");
   require(p.classifier.batch >= 1, "--batch must be at least 1, got ", p.classifier.batch);

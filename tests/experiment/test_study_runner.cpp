@@ -41,8 +41,7 @@ classifier_result nearest_mean(const classifier_request& r) {
     for (std::size_t p = 0; p < pixels; ++p) mean[static_cast<std::size_t>(s.label)][p] += s.image.pixels[p];
     ++count[static_cast<std::size_t>(s.label)];
   }
-  classifier_result out;
-  for (const auto& s : *r.test) {
+  auto nearest = [&](const data::sample& s) {
     double best = 1e300;
     std::int64_t label = 0;
     for (std::size_t c = 0; c < k; ++c) {
@@ -51,7 +50,12 @@ classifier_result nearest_mean(const classifier_request& r) {
       for (std::size_t p = 0; p < pixels; ++p) d += std::pow(s.image.pixels[p] - mean[c][p] / count[c], 2);
       if (d < best) best = d, label = static_cast<std::int64_t>(c);
     }
-    out.predictions.push_back(label);
+    return label;
+  };
+  classifier_result out;
+  for (const data::dataset* test : r.tests) {
+    out.predictions.emplace_back();
+    for (const auto& s : *test) out.predictions.back().push_back(nearest(s));
   }
   out.history = {{1, 1.0, 0.5}, {2, 0.5, 0.9}};
   return out;
@@ -59,6 +63,7 @@ classifier_result nearest_mean(const classifier_request& r) {
 
 struct recording_services {
   std::vector<std::set<std::string>> generator_subjects;  // the subjects each generator learned
+  std::vector<std::size_t> classifier_tests;                // per classifier trained: how many sets it was tested on
   study_services services() {
     study_services s;
     s.train_generator = [this](const data::dataset& train, const std::string&, std::uint64_t seed) {
@@ -79,7 +84,10 @@ struct recording_services {
       g.sample_grid = train[0].image;
       return g;
     };
-    s.train_and_test = nearest_mean;
+    s.train_and_test = [this](const classifier_request& r) {
+      classifier_tests.push_back(r.tests.size());
+      return nearest_mean(r);
+    };
     s.features = [](const data::dataset& real, const data::dataset& synthetic, std::uint64_t) {
       return quality_features{eval::pixel_features(real, 8), eval::pixel_features(synthetic, 8), "pixels at 8x8"};
     };
@@ -131,6 +139,9 @@ TEST_CASE("the study grid under random and loso: rows, leakage flags and what ea
   // The random protocol's generator learned every subject; each LOSO generator all but its test subject.
   REQUIRE(services.generator_subjects.size() == 5);
   CHECK(services.generator_subjects[0].size() == 4);
+  // One classifier per training side (real, synthetic), fold, backbone and trial, each tested on two sets:
+  // real-real and real-synth share theirs, as do synth-synth and synth-real.
+  CHECK(services.classifier_tests == std::vector<std::size_t>((1 + 4) * 2 * 2 * 2, 2));
   for (std::size_t f = 1; f < 5; ++f) {
     CHECK(services.generator_subjects[f].size() == 3);
     CHECK(!services.generator_subjects[f].contains(r.generators[f].held_out_subjects.at(0)));
@@ -213,4 +224,46 @@ TEST_CASE("study: bad plans fail before any work") {
   CHECK(testing::contains(testing::error_of([&] { run_study(faces(), plan, s.services(), out, {}); }),
                           "unknown backbone 'alexnet'"));
   CHECK(s.generator_subjects.empty());
+}
+
+TEST_CASE("generator folds: LOSO's folds share generators, each blind to the test subjects of its folds") {
+  const data::dataset& real = faces();
+  const auto folds = plan_folds(real, protocol::loso, 0);
+  REQUIRE(folds.size() == 4);
+  const auto one_each = plan_generators(real, folds, 0);
+  CHECK(one_each.size() == 4);
+  CHECK(one_each[2].folds == std::vector<std::size_t>{2});
+  const auto shared = plan_generators(real, folds, 2);
+  REQUIRE(shared.size() == 2);
+  CHECK(shared[0].name == folds[0].name + "+" + folds[1].name);
+  CHECK(shared[1].folds == std::vector<std::size_t>{2, 3});
+  for (const auto& g : shared) {
+    CHECK(g.held_out_subjects.size() == 2);
+    for (const std::size_t f : g.folds)
+      for (const auto i : g.train) CHECK(real[i].subject != folds[f].test_subjects.at(0));
+    CHECK(static_cast<std::int64_t>(g.train.size()) < real.size());
+  }
+  // The random protocol's one generator is never grouped.
+  CHECK(plan_generators(real, plan_folds(real, protocol::random, 0), 2).size() == 1);
+
+  // In a run: 1 + 2 generators, and no LOSO synth-real row leaks.
+  const auto out = std::filesystem::temp_directory_path() / "fergen-test-study-generator-folds";
+  std::filesystem::remove_all(out);
+  study_plan plan;
+  plan.backbones = {"resnet50"};
+  plan.protocols = {protocol::random, protocol::loso};
+  plan.trials = 1;
+  plan.generator_folds = 2;
+  recording_services services;
+  const study_results r = run_study(real, plan, services.services(), out, {});
+  REQUIRE(r.generators.size() == 3);
+  CHECK(r.generators[1].held_out_subjects.size() == 2);
+  CHECK(services.generator_subjects[1].size() == 2);
+  for (const auto& t : r.trials_run)
+    if (t.protocol == "loso" && t.setting == "synth-real") {
+      CHECK(!t.leaking);
+      CHECK(t.test_images == real.size());
+    }
+  plan.generator_folds = 1;
+  CHECK(testing::contains(testing::error_of([&] { plan.validate(); }), "--generator-folds must be 0"));
 }

@@ -66,5 +66,50 @@ inline std::vector<fold_plan> plan_folds(const data::dataset& real, protocol p, 
   return plans;
 }
 
+// A generator and the folds it serves. Under a subject protocol it learns every real frame except those of
+// the test subjects of all its folds; under the random protocol it is the one fold's (every frame).
+struct generator_plan {
+  std::string name;                            // the fold's name, or "sub01+sub02", "folds 1-13 of 26"
+  std::vector<std::size_t> folds;              // indices into the protocol's folds
+  std::vector<std::int64_t> train;             // indices into the real dataset
+  std::vector<std::string> held_out_subjects;  // no frame of these is in train
+  bool sees_test = false;
+};
+
+// Groups a protocol's folds into `groups` generators (contiguous runs of folds; 0, or as many as there are
+// folds: one generator per fold).
+inline std::vector<generator_plan> plan_generators(const data::dataset& real, const std::vector<fold_plan>& folds,
+                                                   std::int64_t groups = 0) {
+  require(!folds.empty(), "plan_generators: no folds");
+  std::vector<generator_plan> out;
+  const std::size_t n = folds.size();
+  if (groups <= 0 || static_cast<std::size_t>(groups) >= n || folds.front().generator_sees_test) {
+    for (std::size_t f = 0; f < n; ++f)
+      out.push_back({folds[f].name, {f}, folds[f].generator_train, folds[f].test_subjects, folds[f].generator_sees_test});
+    return out;
+  }
+  const auto k = static_cast<std::size_t>(groups);
+  for (std::size_t g = 0; g < k; ++g) {
+    generator_plan plan;
+    std::set<std::string> held_out;
+    for (std::size_t f = g * n / k; f < (g + 1) * n / k; ++f) {
+      plan.folds.push_back(f);
+      held_out.insert(folds[f].test_subjects.begin(), folds[f].test_subjects.end());
+    }
+    plan.held_out_subjects.assign(held_out.begin(), held_out.end());
+    for (std::int64_t i = 0; i < real.size(); ++i)
+      if (!held_out.contains(real[i].subject)) plan.train.push_back(i);
+    require(!plan.train.empty(), "plan_generators: generator ", g + 1, " of ", k, " would learn no frame (its folds ",
+            "hold out every subject); use more generator folds");
+    if (plan.folds.size() <= 3) {
+      for (const std::size_t f : plan.folds) plan.name += (plan.name.empty() ? "" : "+") + folds[f].name;
+    } else {
+      plan.name = str("folds ", plan.folds.front() + 1, "-", plan.folds.back() + 1, " of ", n);
+    }
+    out.push_back(std::move(plan));
+  }
+  return out;
+}
+
 }  // namespace experiment
 FERGEN_END_NAMESPACE

@@ -19,6 +19,10 @@ struct study_plan {
   std::vector<protocol> protocols{protocol::random};
   std::int64_t trials = 5;       // the study's
   std::int64_t folds = 5;        // subject-kfold's k
+  // Subject protocols: the folds share this many generators, each trained without the test subjects of every
+  // fold it serves, so each stays subject-independent for its folds (0: one generator per fold). LOSO on the
+  // study's 26 subjects would otherwise train 26 diffusion models.
+  std::int64_t generator_folds = 0;
   double test_fraction = 0.2;    // the study's 80/20
   std::uint64_t seed = 0;
 
@@ -37,6 +41,8 @@ struct study_plan {
     require(!protocols.empty(), "study: no protocols given");
     require(trials >= 1, "study: --trials must be at least 1, got ", trials);
     require(folds >= 2, "study: --folds must be at least 2, got ", folds);
+    require(generator_folds == 0 || generator_folds >= 2, "study: --generator-folds must be 0 (one generator per "
+            "fold) or at least 2, got ", generator_folds);
     require(std::isfinite(test_fraction) && test_fraction > 0 && test_fraction < 1, "study: test fraction ",
             test_fraction, " is outside (0, 1)");
   }

@@ -62,6 +62,7 @@ inline study_preset paper() {
   p.plan.configs = {configuration::baseline, configuration::augment, configuration::freeze30};
   p.plan.protocols = {protocol::random, protocol::loso};
   p.plan.trials = 5;
+  p.plan.generator_folds = 5;  // LOSO's 26 folds share 5 generators, each blind to the subjects of its folds
   p.generator.preset = "study";
   p.generator.image_size = 48;
   p.generator.study_counts = true;
@@ -75,23 +76,27 @@ inline study_preset paper() {
   return p;
 }
 
-// What `fergen demo` runs on a 2-core CPU in under 10 minutes: the procedural faces of 4 subjects at 32x32,
-// a small UNet trained for a few hundred steps per generator, the small backbones at 64x64 (Inception at
-// its minimum, 75x75), one trial of the baseline, under the study's protocol and LOSO.
+// What `fergen demo` runs on a 2-core CPU in under 10 minutes: the procedural faces of 4 subjects, a small
+// UNet at 32x32 trained for a couple of hundred steps per generator (three generators: the random protocol's
+// and two shared by LOSO's four folds), the small backbones at the frames' 48x48 (Inception at its minimum,
+// 75x75), one trial of the baseline, under the study's protocol and LOSO.
 inline study_preset demo() {
   study_preset p;
   p.name = "demo";
   p.description = "a 2-core CPU in minutes: 4 procedural subjects, 32x32 generator, small backbones, 1 trial";
   p.plan.protocols = {protocol::random, protocol::loso};
   p.plan.trials = 1;
+  p.plan.generator_folds = 2;  // LOSO's 4 folds share 2 generators, each blind to 2 subjects
   p.generator.preset = "demo";
   p.generator.image_size = 32;
-  p.generator.steps = 400;
-  p.generator.per_class = 24;
+  p.generator.steps = 220;
+  p.generator.per_class = 20;
   p.generator.sampling_steps = 20;
+  p.generator.grid_per_class = 6;
   p.classifier.size = "small";
-  p.classifier.input_size = 64;
-  p.classifier.epochs = 4;
+  p.classifier.input_size = 48;  // the frames' own size (Inception's preset gets its minimum, 75)
+  p.classifier.epochs = 8;
+  p.classifier.batch = 16;
   p.classifier.lr = 2e-3;
   p.classifier.warmup_epochs = 0.5;
   p.faces.subjects = 4;
@@ -113,8 +118,10 @@ inline study_preset smoke() {
   p.generator.per_class = 4;
   p.generator.sampling_steps = 4;
   p.generator.grid_per_class = 4;
+  p.plan.generator_folds = 2;  // 3 LOSO folds: generators of 1 and 2 folds
   p.classifier.input_size = 32;
   p.classifier.epochs = 1;
+  p.classifier.batch = 32;
   p.faces.subjects = 3;
   p.faces.min_frames = 4;
   p.faces.max_frames = 5;

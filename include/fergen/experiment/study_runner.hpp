@@ -33,8 +33,10 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 FERGEN_BEGIN_NAMESPACE
@@ -48,17 +50,20 @@ struct generated_set {
   std::optional<data::image> sample_grid;
 };
 
+// One classifier trained on `train` and tested on each of `tests`. The settings that train on the same side
+// (real-real and real-synth; synth-synth and synth-real) share their classifier: training twice with the same
+// seed would give the same network, so the runner asks once and tests it on every set.
 struct classifier_request {
   std::string backbone;
   configuration config = configuration::baseline;
   const data::dataset* train = nullptr;
-  const data::dataset* test = nullptr;
+  std::vector<const data::dataset*> tests;
   std::uint64_t seed = 0;
   std::string label;  // for progress lines: "random all, trial 1, real-real, vgg16, baseline"
 };
 
 struct classifier_result {
-  std::vector<std::int64_t> predictions;  // one per test image, in the test set's order
+  std::vector<std::vector<std::int64_t>> predictions;  // per test set, one per image in the set's order
   std::vector<epoch_record> history;
 };
 
@@ -85,6 +90,12 @@ struct study_services {
 };
 
 namespace detail {
+
+inline std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
 
 inline std::string seconds_text(double s) {
   char b[32];
@@ -137,8 +148,24 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
                                    static_cast<std::int64_t>(plan.configs.size() * plan.settings.size() *
                                                              plan.backbones.size());
   std::int64_t cells_done = 0;
+  // The time left, from the average generator and the average cell so far (a cell's classifier may have been
+  // trained by an earlier cell that shares it: the average covers both kinds).
+  std::int64_t generators_total = 0, generators_done = 0;
+  if (plan.uses_synthetic())
+    for (const protocol prot : plan.protocols)
+      generators_total += static_cast<std::int64_t>(
+          plan_generators(real, plan_folds(real, prot, plan.seed, plan.folds, plan.test_fraction), plan.generator_folds)
+              .size());
+  double generator_seconds = 0, cell_seconds = 0;
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  auto time_left = [&] {
+    double left = static_cast<double>(cells_total - cells_done) * cell_seconds / static_cast<double>(cells_done);
+    if (generators_done > 0)
+      left += static_cast<double>(generators_total - generators_done) * generator_seconds /
+              static_cast<double>(generators_done);
+    return left;
+  };
 
   for (const protocol prot : plan.protocols) {
     const std::string pname(name(prot));
@@ -146,31 +173,35 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
     const std::vector<fold_plan> fixed_folds = plan_folds(real, prot, plan.seed, plan.folds, plan.test_fraction);
     log(str("== protocol ", pname, ": ", describe(prot), "; ", fixed_folds.size(), " fold(s)"));
 
-    // One generator per fold (the random protocol's single generator learns every real frame, as the study's).
-    std::vector<std::optional<data::dataset>> synthetic(fixed_folds.size());
+    // One generator per fold, or per group of folds (the random protocol's single generator learns every real
+    // frame, as the study's); synthetic[f] is the set of fold f's generator.
+    const std::vector<generator_plan> generators = plan_generators(real, fixed_folds, plan.generator_folds);
+    std::vector<std::shared_ptr<const data::dataset>> synthetic(fixed_folds.size());
     if (plan.uses_synthetic()) {
-      for (std::size_t f = 0; f < fixed_folds.size(); ++f) {
-        const fold_plan& fold = fixed_folds[f];
-        const data::dataset train = real.subset(fold.generator_train);
-        const std::string label = pname + " " + fold.name;
+      for (std::size_t gi = 0; gi < generators.size(); ++gi) {
+        const generator_plan& gen = generators[gi];
+        const data::dataset train = real.subset(gen.train);
+        const std::string label = pname + " " + gen.name;
+        const auto generator_start = elapsed();
         if (services.synthetic_given) {
           log(str("generator [", label, "]: the given synthetic set"));
         } else {
-          log(str("generator [", label, "]: learning ", train.size(), " real frames",
-                  fold.test_subjects.empty() ? std::string(" (every real frame, the test frames included, as the study)")
-                                             : str(" (without test subject(s) ", fold.test_subjects.size(), ")")));
+          log(str("generator [", label, "] (", gi + 1, " of ", generators.size(), "): learning ", train.size(),
+                  " real frames",
+                  gen.sees_test ? std::string(" (every real frame, the test frames included, as the study)")
+                                : str(" (without test subject(s) ", detail::joined(gen.held_out_subjects), ")")));
         }
-        generated_set g = services.train_generator(train, label, plan.seed + 1000 * (f + 1));
+        generated_set g = services.train_generator(train, label, plan.seed + 1000 * (gi + 1));
         require(g.images.class_names() == real.class_names(), "study: the generator of ", label,
                 " returned classes that differ from the real set's");
         generator_record rec = std::move(g.record);
         rec.protocol = pname;
-        rec.fold = fold.name;
+        rec.fold = gen.name;
         rec.train_images = train.size();
-        rec.held_out_subjects = fold.test_subjects;
+        rec.held_out_subjects = gen.held_out_subjects;
         rec.synthetic_counts = g.images.class_counts();
         if (g.sample_grid) {
-          std::string stem = "samples_" + pname + "_" + fold.name;
+          std::string stem = "samples_" + pname + "_" + gen.name;
           for (char& c : stem)
             if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
           rec.sample_grid = "figures/" + stem + ".png";
@@ -190,7 +221,7 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
         for (std::int64_t c = -1; c < class_count; ++c) {
           quality_record q;
           q.protocol = pname;
-          q.fold = fold.name;
+          q.fold = gen.name;
           q.class_name = c < 0 ? "all" : real.class_names()[static_cast<std::size_t>(c)];
           q.feature_space = feats ? feats->feature_space : "none (no feature extractor)";
           const std::vector<std::int64_t> ri = c < 0 ? std::vector<std::int64_t>{} : detail::indices_of_label(train, c);
@@ -223,7 +254,10 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
                 data::detail::percent(all.memorization_rate.value_or(0)),
                 all.fid ? str("; FID ", all.fid.value(), " and KID ", all.kid_mean.value(), " in ", all.feature_space)
                         : std::string()));
-        synthetic[f] = std::move(g.images);
+        const auto images = std::make_shared<const data::dataset>(std::move(g.images));
+        for (const std::size_t f : gen.folds) synthetic[f] = images;
+        generator_seconds += elapsed() - generator_start;
+        ++generators_done;
       }
     }
 
@@ -242,6 +276,49 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
         if (l.clip_overlap > 0 || l.subject_overlap > 0)
           if (trial == 1) warn(str("protocol ", pname, ": ", l.describe()));
 
+      // The data of each side of each fold, and the classifiers already trained in this trial.
+      auto train_set = [&](std::size_t f, bool synthetic_side) {
+        return synthetic_side ? synthetic[f]->subset(synthetic_split[f]->train) : real.subset(folds[f].real.train);
+      };
+      auto test_set = [&](std::size_t f, bool synthetic_side) {
+        return synthetic_side ? synthetic[f]->subset(synthetic_split[f]->test) : real.subset(folds[f].real.test);
+      };
+      struct trained_classifier {
+        std::map<setting, std::vector<std::int64_t>> predictions;
+        std::vector<epoch_record> history;
+      };
+      std::map<std::tuple<configuration, std::string, bool, std::size_t>, trained_classifier> trained;
+      auto classifier_for = [&](configuration config, const std::string& backbone, setting set,
+                                std::size_t f) -> const trained_classifier& {
+        const bool synthetic_train = trains_on_synthetic(set);
+        const auto key = std::make_tuple(config, backbone, synthetic_train, f);
+        if (auto it = trained.find(key); it != trained.end()) return it->second;
+        std::vector<setting> sharing;  // the plan's settings that train on this side
+        for (const setting s : plan.settings)
+          if (trains_on_synthetic(s) == synthetic_train) sharing.push_back(s);
+        const data::dataset train = train_set(f, synthetic_train);
+        std::vector<data::dataset> tests;
+        for (const setting s : sharing) tests.push_back(test_set(f, tests_on_synthetic(s)));
+        classifier_request request{backbone, config, &train, {}, trial_seed + 7919 * static_cast<std::uint64_t>(f + 1),
+                                   str(pname, " ", folds[f].name, ", trial ", trial, ", trained on ",
+                                       synthetic_train ? "synthetic" : "real", ", ", backbone, ", ", name(config))};
+        for (const auto& t : tests) request.tests.push_back(&t);
+        classifier_result result = services.train_and_test(request);
+        require(result.predictions.size() == tests.size(), "study: the classifier of ", request.label, " returned ",
+                result.predictions.size(), " prediction sets for ", tests.size(), " test sets");
+        trained_classifier made;
+        for (std::size_t i = 0; i < sharing.size(); ++i) {
+          require(result.predictions[i].size() == static_cast<std::size_t>(tests[i].size()), "study: the classifier of ",
+                  request.label, " returned ", result.predictions[i].size(), " predictions for ", tests[i].size(),
+                  " test images");
+          for (const std::int64_t p : result.predictions[i])
+            require(p >= 0 && p < class_count, "study: prediction ", p, " is not a class");
+          made.predictions[sharing[i]] = std::move(result.predictions[i]);
+        }
+        made.history = std::move(result.history);
+        return trained.emplace(key, std::move(made)).first->second;
+      };
+
       for (const configuration config : plan.configs)
         for (const setting set : plan.settings)
           for (const std::string& backbone : plan.backbones) {
@@ -255,33 +332,22 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
             std::vector<std::int64_t> truth, predicted;  // pooled over folds
             double clip_shared = 0, subject_shared = 0;
             for (std::size_t f = 0; f < folds.size(); ++f) {
-              const fold_plan& fold = folds[f];
-              const bool synthetic_train = trains_on_synthetic(set), synthetic_test = tests_on_synthetic(set);
-              const data::dataset train = synthetic_train ? synthetic[f]->subset(synthetic_split[f]->train)
-                                                          : real.subset(fold.real.train);
-              const data::dataset test = synthetic_test ? synthetic[f]->subset(synthetic_split[f]->test)
-                                                        : real.subset(fold.real.test);
-              classifier_request request{backbone, config, &train, &test,
-                                         trial_seed + 7919 * static_cast<std::uint64_t>(f + 1),
-                                         str(pname, " ", fold.name, ", trial ", trial, ", ", name(set), ", ", backbone,
-                                             ", ", name(config))};
-              const classifier_result result = services.train_and_test(request);
-              require(static_cast<std::int64_t>(result.predictions.size()) == test.size(), "study: the classifier of ",
-                      request.label, " returned ", result.predictions.size(), " predictions for ", test.size(),
-                      " test images");
+              const trained_classifier& classifier = classifier_for(config, backbone, set, f);
+              const std::vector<std::int64_t>& predictions = classifier.predictions.at(set);
+              const data::dataset test = test_set(f, tests_on_synthetic(set));
               std::int64_t correct = 0;
               for (std::int64_t i = 0; i < test.size(); ++i) {
-                const std::int64_t p = result.predictions[static_cast<std::size_t>(i)];
-                require(p >= 0 && p < class_count, "study: prediction ", p, " is not a class");
+                const std::int64_t p = predictions[static_cast<std::size_t>(i)];
                 truth.push_back(test[i].label);
                 predicted.push_back(p);
                 correct += p == test[i].label;
               }
-              rec.train_images += train.size();
+              rec.train_images += trains_on_synthetic(set) ? static_cast<std::int64_t>(synthetic_split[f]->train.size())
+                                                           : static_cast<std::int64_t>(folds[f].real.train.size());
               rec.test_images += test.size();
-              rec.folds.push_back({fold.name, fold.test_subjects, test.size(),
+              rec.folds.push_back({folds[f].name, folds[f].test_subjects, test.size(),
                                    test.size() > 0 ? static_cast<double>(correct) / static_cast<double>(test.size()) : 0.0});
-              if (f == 0) rec.history = result.history;
+              if (f == 0) rec.history = classifier.history;
               clip_shared += leakage[f].clip_overlap * static_cast<double>(test.size());
               subject_shared += leakage[f].subject_overlap * static_cast<double>(test.size());
             }
@@ -320,7 +386,8 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
             write_results_json(out / "results.json", results);
             ++cells_done;
             const double now = elapsed();
-            const double eta = now / static_cast<double>(cells_done) * static_cast<double>(cells_total - cells_done);
+            cell_seconds += now - cell_start;
+            const double eta = time_left();
             log(str("[", cells_done, "/", cells_total, "] ", pname, " trial ", trial, ": ", rec.setting, ", ", backbone,
                     ", ", rec.config, ": accuracy ", data::detail::percent(rec.accuracy), ", UF1 ",
                     std::round(rec.uf1 * 1000) / 1000, ", UAR ", std::round(rec.uar * 1000) / 1000, " (",

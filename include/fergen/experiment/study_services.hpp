@@ -200,9 +200,9 @@ study_services make_study_services(const service_options& o, std::function<void(
                   e.train_accuracy, ", ", static_cast<std::int64_t>(e.images_per_second), " img/s"));
         };
       const eval::train_result trained = eval::train_classifier(net, *r.train, nullptr, t);
-      const eval::prediction p = eval::predict(net, *r.test, eval::predict_options{.image_size = input});
       classifier_result out;
-      out.predictions = p.labels;
+      for (const data::dataset* test : r.tests)
+        out.predictions.push_back(eval::predict(net, *test, eval::predict_options{.image_size = input}).labels);
       for (const auto& e : trained.history) out.history.push_back({e.epoch, e.train_loss, e.train_accuracy});
       return out;
     });
