@@ -95,9 +95,9 @@ inline study_preset demo() {
   p.generator.grid_per_class = 6;
   p.classifier.size = "small";
   p.classifier.input_size = 48;  // the frames' own size (Inception's preset gets its minimum, 75)
-  p.classifier.epochs = 8;
+  p.classifier.epochs = 10;
   p.classifier.batch = 16;
-  p.classifier.lr = 2e-3;
+  p.classifier.lr = 1e-3;
   p.classifier.warmup_epochs = 0.5;
   p.faces.subjects = 4;
   p.faces.clips_per_class = 1;

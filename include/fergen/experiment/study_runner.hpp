@@ -186,7 +186,7 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
         if (services.synthetic_given) {
           log(str("generator [", label, "]: the given synthetic set"));
         } else {
-          log(str("generator [", label, "] (", gi + 1, " of ", generators.size(), "): learning ", train.size(),
+          log(str("generator [", label, "] (", generators_done + 1, " of ", generators_total, "): learning ", train.size(),
                   " real frames",
                   gen.sees_test ? std::string(" (every real frame, the test frames included, as the study)")
                                 : str(" (without test subject(s) ", detail::joined(gen.held_out_subjects), ")")));

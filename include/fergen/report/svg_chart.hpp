@@ -174,7 +174,7 @@ inline std::string svg_grouped_bars(const std::vector<bar_group>& groups, const 
       svg += "<rect x=\"" + fmt(x) + "\" y=\"" + fmt(py(v)) + "\" width=\"" + fmt(bar_w - 2) + "\" height=\"" +
              fmt(bottom - py(v)) + "\" fill=\"" + chart_colors[s % std::size(chart_colors)] + "\"/>";
       svg += "<text x=\"" + fmt(x + (bar_w - 2) / 2) + "\" y=\"" + fmt(py(v) - 3) +
-             "\" text-anchor=\"middle\" font-size=\"10\">" + detail::number(v) + escape_html(value_suffix) + "</text>";
+             "\" text-anchor=\"middle\" font-size=\"10\">" + fmt(v) + escape_html(value_suffix) + "</text>";  // one decimal
     }
     svg += "<text x=\"" + fmt(left + group_w * (static_cast<double>(g) + 0.5)) + "\" y=\"" + fmt(bottom + 16) +
            "\" text-anchor=\"middle\">" + escape_html(groups[g].category) + "</text>";
