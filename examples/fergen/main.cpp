@@ -12,7 +12,7 @@
 //
 // Each subcommand lives in a translation unit of its own (command_<name>.cpp, declared in commands.hpp): it
 // adds its options to the CLI11 app and sets the function that runs it. Failures are fergen::error: printed as one line, exit status 1.
-// Usage errors (CLI11's) are printed the same way and exit with CLI11's status for them.
+// Usage errors (CLI11's) are printed the same way and exit with status 2.
 #include "commands.hpp"
 
 #include <fergen/config.hpp>
@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // Usage errors read like every other error: one line naming the bad input, then where help is.
     std::fprintf(stderr, "fergen: error: %s\nRun with --help for more information.\n", e.what());
-    return e.get_exit_code();
+    return 2;
   }
   try {
     return run();

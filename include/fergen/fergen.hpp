@@ -129,3 +129,30 @@
 #include <fergen/diffusion/timesteps.hpp>
 #include <fergen/diffusion/train.hpp>
 #include <fergen/diffusion/trainer.hpp>
+
+// eval: the synthetic database's quality (FID, KID, manifold precision/recall, memorisation)
+#include <fergen/eval/feature_matrix.hpp>
+#include <fergen/eval/frechet_distance.hpp>
+#include <fergen/eval/kernel_distance.hpp>
+#include <fergen/eval/manifold_precision_recall.hpp>
+#include <fergen/eval/memorization.hpp>
+#include <fergen/eval/pixel_features.hpp>
+
+// report and experiment: the study's grid, runner, results and report
+#include <fergen/report/base64.hpp>
+#include <fergen/report/canvas.hpp>
+#include <fergen/report/confusion_figure.hpp>
+#include <fergen/report/html.hpp>
+#include <fergen/report/markdown.hpp>
+#include <fergen/report/svg_chart.hpp>
+#include <fergen/experiment/aggregate.hpp>
+#include <fergen/experiment/folds.hpp>
+#include <fergen/experiment/published_results.hpp>
+#include <fergen/experiment/report.hpp>
+#include <fergen/experiment/results_json.hpp>
+#include <fergen/experiment/study_axes.hpp>
+#include <fergen/experiment/study_plan.hpp>
+#include <fergen/experiment/study_presets.hpp>
+#include <fergen/experiment/study_results.hpp>
+#include <fergen/experiment/study_runner.hpp>
+#include <fergen/experiment/study_services.hpp>
