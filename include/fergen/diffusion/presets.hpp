@@ -31,8 +31,8 @@ namespace presets {
 // with a short warm-up and a short EMA (the run is a few hundred steps); generation by stochastic DDIM
 // (eta 1) with 25 steps from T - 1 (trailing spacing) and classifier-free guidance 3, which a briefly trained
 // network needs to show its classes. The network learns the classes far sooner from frames near the apex
-// than from whole onset..offset clips, whose frames are mostly near neutral (README "Diffusion on a small
-// CPU": measured figures and samples).
+// than from whole onset..offset clips, whose frames are mostly near neutral (README, "Diffusion": samples
+// of this preset and the commands that made them).
 inline preset demo(std::int64_t classes) {
   preset p{"demo", models::unet_presets::demo(classes), {}, {}, {}};
   p.trainer.batch = 32;
