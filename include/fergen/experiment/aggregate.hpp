@@ -16,7 +16,11 @@ namespace experiment {
 
 struct cell_key {
   std::string protocol, setting, backbone, config;
-  friend auto operator<=>(const cell_key&, const cell_key&) = default;
+  // Spelled out rather than a defaulted <=>: nvcc's front end declares the implied == of a defaulted <=> on a
+  // class with string members without defining it ("used but never defined") when fergen/cuda.hpp includes this.
+  auto fields() const { return std::tie(protocol, setting, backbone, config); }
+  friend bool operator==(const cell_key& a, const cell_key& b) { return a.fields() == b.fields(); }
+  friend bool operator<(const cell_key& a, const cell_key& b) { return a.fields() < b.fields(); }
 };
 
 struct cell_summary {
