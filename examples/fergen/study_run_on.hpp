@@ -1,6 +1,6 @@
 // The study's run on one backend, from services to report: run_study_on<cpu<float>> in study_run.cpp and, in a
 // CUDA build, run_study_on<cuda<float>> in study_run_cuda.cu, the tool's one translation unit compiled by nvcc
-// (instantiating the study's networks for the GPU costs it about 2.5 minutes of compilation, so it is alone).
+// (instantiating the study's networks for the GPU costs it about 3 minutes of compilation, so it is alone).
 #pragma once
 
 #include <fergen/data/dataset.hpp>
