@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds and runs the CUDA backend's checks on a machine with an NVIDIA GPU, and writes every log under $OUT:
-# the CUDA tests (every op forward and backward against the CPU backend, float, TF32 off, relative 1e-4) and the
-# GPU benchmark against PyTorch on the same GPU in the same run.
+# the CUDA tests (every op forward and backward against the CPU backend, float, TF32 off, relative 1e-4), the
+# whole-network tests (VGG-16, ResNet-50, Inception-V3 and the UNet on the GPU against the CPU, 1e-3 of the largest
+# value), and the GPU benchmarks against PyTorch on the same GPU in the same run (ops: bench_cuda; whole networks:
+# bench_cuda_networks, ResNet-50 and UNet training, 15,464 images by DDIM).
 #
 # The GPU machine reaches no package registry, so the Debian build dependencies travel with the checkout
 # (../shared/device/README.md):
@@ -9,6 +11,8 @@
 #   there:        carry .devdeps; run  scripts/gpu-check.sh   (it sources .devdeps/use-deps.sh itself)
 #
 # Environment: OUT (default build/gpu-check), JOBS (default: all cores), BENCH_SECONDS (default 1),
+# NETWORK_SECONDS (default 3, per whole-network measurement), IMAGES (default 15464: the generation job),
+# GEN_BATCH (default 1024), NETWORK_TESTS (default 1; 0 skips the whole-network tests, whose CPU half takes minutes),
 # MEMCHECK=1 also runs the tensor/elementwise and norm/pool tests under compute-sanitizer (slow),
 # PYTHON (default: the python3 on PATH, which must import torch with CUDA).
 # Exit status: 0 when every step passed, else 1 (each step still runs; summary.txt says which failed).
@@ -54,7 +58,7 @@ step configure cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFERG
   echo "gpu-check: configuration failed, see $OUT/configure.log" | tee -a "$summary"
   exit 1
 }
-step build cmake --build "$build" --target test_cuda bench_cuda -j "$JOBS" || {
+step build cmake --build "$build" --target test_cuda test_cuda_networks bench_cuda bench_cuda_networks -j "$JOBS" || {
   echo "gpu-check: build failed, see $OUT/build.log" | tee -a "$summary"
   exit 1
 }
@@ -63,8 +67,17 @@ step build cmake --build "$build" --target test_cuda bench_cuda -j "$JOBS" || {
 step test_cuda "$build/tests/cuda/test_cuda" --duration=true
 # The same tests through ctest, as the suite runs them (a skip here would mean no device was found).
 step ctest_cuda ctest --test-dir "$build" -R '^test_cuda$' --output-on-failure
+if [ "${NETWORK_TESTS:-1}" = 1 ]; then
+  step test_cuda_networks "$build/tests/cuda/test_cuda_networks" --duration=true
+fi
 step bench_cuda "$build/benchmarks/cuda/bench_cuda" --seconds "$BENCH_SECONDS" --python "$PYTHON" \
   --csv "$OUT/bench_cuda.csv"
+step bench_cuda_networks "$build/benchmarks/cuda/bench_cuda_networks" --seconds "${NETWORK_SECONDS:-3}" \
+  --python "$PYTHON" --images "${IMAGES:-15464}" --gen-batch "${GEN_BATCH:-1024}" --csv "$OUT/bench_cuda_networks.csv"
+# The tables at the end of the benchmarks' logs, in the summary.
+for log in bench_cuda bench_cuda_networks; do
+  [ -f "$OUT/$log.log" ] && { echo "--- $log"; tail -n 12 "$OUT/$log.log"; } >>"$summary"
+done
 if [ "${MEMCHECK:-0}" = 1 ] && command -v compute-sanitizer >/dev/null; then
   step memcheck compute-sanitizer --tool memcheck --error-exitcode 1 "$build/tests/cuda/test_cuda" \
     --test-case='*arithmetic*,*dropout*,*losses*,*optimiser*,*pooling*,*group_norm*'

@@ -2,6 +2,8 @@
 // procedural faces; writes OUT/checkpoint.npz (resumable exactly) and per-class sample grids OUT/samples/.
 #include "commands.hpp"
 #include "data_source.hpp"
+#include "device.hpp"
+#include "train_run.hpp"
 
 #include <fergen/core/parallel.hpp>
 #include <fergen/diffusion/checkpoint.hpp>
@@ -43,6 +45,7 @@ struct train_arguments {
          weight_decay = 0, snr_gamma = 0, max_minutes = 0;
   bool resume = false, flip = false, middle_attention = false;
   std::uint64_t seed = 0;
+  std::string device = "cpu";
 };
 
 std::vector<double> read_betas(const std::string& file) {
@@ -113,6 +116,7 @@ void add_train_diffusion_command(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--loss-weighting", a->weighting, "uniform or min-snr");
   cmd->add_option("--snr-gamma", a->snr_gamma, "gamma of min-snr");
   cmd->add_option("--seed", a->seed, "Seed of the initial weights and of every draw of the run");
+  cmd->add_option("--device", a->device, "cpu, or cuda in a CUDA build")->capture_default_str();
   cmd->add_flag("--flip", a->flip, "Random left-right flips of the training images");
   // Reporting.
   cmd->add_option("--log-every", a->log_every, "Steps between progress lines")->capture_default_str();
@@ -129,6 +133,7 @@ void add_train_diffusion_command(CLI::App& app, std::function<int()>& run) {
       auto given = [&](const char* name) { return cmd->count(name) > 0; };
       if (!a->data.empty()) a->source.folder = a->data;
       require_source(a->source, "train-diffusion");
+      [[maybe_unused]] const bool cuda = use_cuda(a->device);
       const std::filesystem::path out = a->out;
       const std::filesystem::path checkpoint_file = out / diffusion::checkpoint_file_name;
 
@@ -240,24 +245,14 @@ void add_train_diffusion_command(CLI::App& app, std::function<int()>& run) {
         m.classes = ds.class_count();
         m.image_channels = ds[0].image.channels;
       }
-      models::unet<cpu<float>> net(m);
-      nn::initialize(net, t.seed);
-      std::printf("network: UNet %s; %.2fM parameters\n", m.describe().c_str(),
-                  static_cast<double>(nn::parameter_count(net)) / 1e6);
-      std::printf("process: %s\n", p.process.describe().c_str());
-      std::printf("training: %lld steps of %lld images, %s lr %g (warm-up %lld), EMA %g, label dropout %g, loss %s, "
-                  "seed %llu; %d threads\n",
-                  static_cast<long long>(t.steps), static_cast<long long>(t.batch), t.adamw ? "AdamW" : "Adam", t.lr,
-                  static_cast<long long>(t.warmup_steps), t.ema_decay, t.label_dropout, t.weighting.describe().c_str(),
-                  static_cast<unsigned long long>(t.seed), thread_count());
-      diffusion::trainer trainer(net, p.process, t, ds.class_names());
-      if (previous) {
-        trainer.load(checkpoint_file);
-        std::printf("resumed %s at step %lld\n", checkpoint_file.string().c_str(),
-                    static_cast<long long>(trainer.steps_done()));
-      }
-      std::fflush(stdout);
-      const diffusion::train_summary r = diffusion::train(trainer, ds, o);
+#if FERGEN_TOOL_CUDA
+      const diffusion::train_summary r =
+          cuda ? train_unet_cuda(m, p.process, t, ds, o, previous.has_value(), checkpoint_file)
+               : train_unet_on<cpu<float>>(m, p.process, t, ds, o, previous.has_value(), checkpoint_file);
+#else
+      const diffusion::train_summary r =
+          train_unet_on<cpu<float>>(m, p.process, t, ds, o, previous.has_value(), checkpoint_file);
+#endif
       std::printf("trained %lld steps in %s (%.1f images/s); checkpoint %s; samples %s\n",
                   static_cast<long long>(r.steps), diffusion::format_duration(r.seconds).c_str(), r.images_per_second,
                   checkpoint_file.string().c_str(), (out / "samples").string().c_str());

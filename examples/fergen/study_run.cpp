@@ -1,6 +1,8 @@
 // The study's run from plan to report, shared by `fergen study`, `fergen demo` and `fergen evaluate`: the one
-// translation unit that instantiates every backbone and the UNet for the study's services.
+// translation unit that instantiates every backbone and the UNet for the study's services on the CPU (on the GPU:
+// study_run_cuda.cu).
 #include "study_common.hpp"
+#include "study_run_on.hpp"
 
 #include <fergen/core/parallel.hpp>
 #include <fergen/data/image_folder.hpp>
@@ -41,28 +43,6 @@ data::dataset load_synthetic(const std::string& folder, const data::dataset& rea
   return out;
 }
 
-// Runs the plan with fergen's services on backend B and writes the report; returns the report's path.
-template <class B>
-std::filesystem::path run_study_on(const data::dataset& real, const experiment::study_preset& p,
-                                   const experiment::service_options& services_options,
-                                   const std::optional<data::dataset>& synthetic, const std::filesystem::path& out,
-                                   experiment::study_results header) {
-  auto log = [](const std::string& line) {
-    std::printf("%s\n", line.c_str());
-    std::fflush(stdout);
-  };
-  experiment::study_services services = experiment::make_study_services<B>(services_options, log);
-  if (synthetic) {
-    const data::dataset fixed = *synthetic;
-    services.synthetic_given = true;
-    services.train_generator = [fixed](const data::dataset&, const std::string&, std::uint64_t) {
-      return experiment::generated_set{fixed, {}, std::nullopt};
-    };
-  }
-  const experiment::study_results r = experiment::run_study(real, p.plan, services, out, std::move(header));
-  return experiment::write_report(out, r).html;
-}
-
 // From parsed arguments to a report: resolve, check, load, run.
 }  // namespace
 
@@ -94,7 +74,8 @@ int run_study_command(study_arguments& a, const CLI::App* cmd, bool evaluate) {
             " use synthetic images: give --synthetic DIR (a `fergen generate` folder), or run `fergen study`, which "
             "trains a generator per fold");
   if (a.device == "cuda") {
-#if FERGEN_CUDA_COMPILE
+#if FERGEN_TOOL_CUDA
+    require_cuda_device();
 #else
     fail("--device cuda: this fergen was built without CUDA (configure with -DFERGEN_WITH_CUDA=ON on a machine with nvcc)");
 #endif
@@ -123,9 +104,9 @@ int run_study_command(study_arguments& a, const CLI::App* cmd, bool evaluate) {
   header.input_size = p.classifier.input_size;
   header.epochs = p.classifier.epochs;
   std::filesystem::path html;
-#if FERGEN_CUDA_COMPILE
+#if FERGEN_TOOL_CUDA
   if (a.device == "cuda") {
-    html = run_study_on<cuda<float>>(real, p, so, synthetic, out, header);
+    html = run_study_on_cuda(real, p, so, synthetic, out, header);
   } else {
     html = run_study_on<cpu<float>>(real, p, so, synthetic, out, header);
   }

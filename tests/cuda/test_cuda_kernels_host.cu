@@ -15,6 +15,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,11 @@ class host_engine {
 
   host_allocation allocate(std::size_t bytes, std::string_view) {
     return {std::vector<double>((bytes + sizeof(double) - 1) / sizeof(double), std::nan(""))};
+  }
+
+  // Host values into an allocation: the device engine's cudaMemcpyAsync.
+  void upload(void* into, const void* from, std::size_t bytes) {
+    if (bytes > 0) std::memcpy(into, from, bytes);
   }
 
   void* scratch(std::size_t bytes) {
@@ -451,4 +457,109 @@ TEST_CASE("host-run kernels: elementwise, dropout, losses and optimiser updates 
   ops::optimizer_steps<host>::ema_step(ctx, shadow, b, 0.999);
   e.for_each(s.size(), ck::make_ema_update(our_shadow.data(), b.data(), 0.999), "");
   CHECK(identical(our_shadow, shadow));
+}
+
+TEST_CASE("host-run kernels: channel bias, embedding, timestep embedding and channel map match the CPU") {
+  auto ctx = context<host>::train();
+  host_engine e;
+  {
+    const shape s{3, 5, 4, 7};
+    const host_tensor x = random_host(s, 1), bias = random_host({3, 5, 1, 1}, 2);
+    host_tensor y = host_tensor::uninitialized(s), db = host_tensor::uninitialized({3, 5, 1, 1});
+    ck::channel_bias_forward(e, x.data(), bias.data(), s.n * s.c, s.plane(), y.data());
+    CHECK(identical(y, ops::channel_bias<host>::forward(ctx, x, bias)));
+    ck::channel_bias_backward(e, x.data(), s.n * s.c, s.plane(), db.data());
+    CHECK(identical(db, ops::channel_bias<host>::backward_bias(ctx, x)));
+  }
+  {
+    const std::int64_t rows = 5, dim = 6;
+    const host_tensor table = random_host({rows, dim, 1, 1}, 3);
+    const std::vector<std::int64_t> indices{4, 0, 4, 2, 4, 1, 0};  // repeated rows add in sample order
+    const auto n = static_cast<std::int64_t>(indices.size());
+    host_tensor y = host_tensor::uninitialized({n, dim, 1, 1});
+    ck::embedding_forward(e, table.data(), dim, indices, y.data());
+    CHECK(identical(y, ops::embedding<host>::forward(ctx, table, indices)));
+    const host_tensor dy = random_host({n, dim, 1, 1}, 4);
+    host_tensor dw = random_host({rows, dim, 1, 1}, 5), our_dw = dw.clone();
+    ops::embedding<host>::backward(ctx, dy, indices, dw);
+    ck::embedding_backward(e, dy.data(), indices, rows, dim, our_dw.data());
+    CHECK(identical(our_dw, dw));
+  }
+  for (const std::int64_t dim : {64, 7}) {
+    const std::vector<double> t{0.0, 999.0, 999.0, 17.5, 1.0};
+    const ops::timestep_embedding_geometry g{.dim = dim};
+    host_tensor y = host_tensor::uninitialized({5, dim, 1, 1});
+    ck::timestep_embedding_forward(e, t, g, y.data());
+    CHECK(identical(y, ops::timestep_embedding<host>::forward(ctx, t, g)));
+  }
+  {
+    // The gray path's lift (1 -> 2 channels with a shift) and a 3 -> 2 fold without one, applied to a weight.
+    const std::vector<double> lift{0.5, -2.0}, lift_shift{0.25, 1.0}, fold{1.0, 2.0, -0.5, 0.1, 0.2, 0.3};
+    const host_tensor g = random_host({4, 1, 6, 5}, 6), w = random_host({8, 3, 3, 3}, 7);
+    for (const auto& [x, map] : {std::pair{g, ops::channel_map{2, 1, lift, lift_shift}},
+                                 std::pair{w, ops::channel_map{2, 3, fold, {}}}}) {
+      const shape xs = x.shape();
+      host_tensor y = host_tensor::uninitialized({xs.n, map.outputs, xs.h, xs.w});
+      ck::channel_affine_forward(e, x.data(), xs.n, xs.plane(), map, y.data());
+      CHECK_HOST_CLOSE(y, ops::channel_affine<host>::forward(ctx, x, map), "channel map");
+    }
+  }
+}
+
+TEST_CASE("host-run kernels: diffusion's combine, noise and reverse step match the CPU (the same noise)") {
+  auto ctx = context<host>::train();
+  host_engine e;
+  const shape s{4, 1, 6, 5};
+  const host_tensor x = random_host(s, 1), y = random_host(s, 2);
+  const std::vector<double> one_a{0.7}, one_b{-0.3}, per_a{0.1, 0.2, 0.3, 0.4}, per_b{0.9, -0.8, 0.7, -0.6};
+  for (const auto& [a, b] : {std::pair{std::span<const double>(one_a), std::span<const double>(one_b)},
+                             std::pair{std::span<const double>(per_a), std::span<const double>(one_b)},
+                             std::pair{std::span<const double>(one_a), std::span<const double>(per_b)},
+                             std::pair{std::span<const double>(per_a), std::span<const double>(per_b)}}) {
+    host_tensor out = host_tensor::uninitialized(s);
+    ck::diffusion_combine_forward(e, x.data(), a, y.data(), b, s.n, s.per_sample(), out.data());
+    CHECK_HOST_CLOSE(out, ops::diffusion_steps<host>::combine(ctx, x, a, y, b), "combine");
+  }
+  const std::vector<random_stream> streams{{11, 1}, {11, 2}, {12, 1}, {11, (std::uint64_t{3} << 40) + 5}};
+  for (const std::uint64_t offset : {std::uint64_t{0}, std::uint64_t{31}, std::uint64_t{3} * 30}) {
+    host_tensor z = host_tensor::uninitialized(s);
+    ck::diffusion_normal_forward(e, streams, s.per_sample(), offset, z.data());
+    CHECK(identical(z, ops::diffusion_steps<host>::normal(ctx, s, streams, offset)));
+  }
+  for (const bool clip : {false, true}) {
+    for (const double sigma : {0.0, 0.35}) {
+      INFO("clip ", clip, ", sigma ", sigma);
+      const ops::reverse_step_coefficients c{1.3, -0.6, clip, -0.5, 0.5, 0.8, 0.15, sigma};
+      host_tensor out = host_tensor::uninitialized(s);
+      ck::diffusion_reverse_step_forward(e, x.data(), y.data(), s.n, s.per_sample(), c, streams, 60, out.data());
+      CHECK_HOST_CLOSE(out, ops::diffusion_steps<host>::reverse_step(ctx, x, y, c, streams, 60), "reverse step");
+    }
+  }
+}
+
+TEST_CASE("host-run kernels: self-attention's products and softmax match the CPU (one and several heads)") {
+  auto ctx = context<host>::train();
+  struct attention_case {
+    shape qkv;
+    std::int64_t heads;
+  };
+  for (const auto& c : {attention_case{{3, 12, 4, 5}, 1}, attention_case{{2, 24, 3, 3}, 2},
+                        attention_case{{2, 12, 1, 1}, 4}, attention_case{{1, 6, 6, 6}, 1}}) {
+    INFO("qkv ", c.qkv, ", ", c.heads, " heads");
+    const std::int64_t ch = c.qkv.c / 3, t = c.qkv.plane();
+    const shape ys{c.qkv.n, ch, c.qkv.h, c.qkv.w}, ws{c.qkv.n * c.heads, t, t, 1};
+    const host_tensor qkv = random_host(c.qkv, 1, -2.0f, 2.0f), dy = random_host(ys, 2);
+    const auto r = ops::attention<host>::forward(ctx, qkv, c.heads, true);
+    host_engine e;
+    host_tensor y = host_tensor::uninitialized(ys), w = host_tensor::uninitialized(ws);
+    ck::attention_forward(e, qkv.data(), c.qkv, c.heads, y.data(), w.data());
+    CHECK_HOST_CLOSE(y, r.y, "output");
+    CHECK_HOST_CLOSE(w, r.weights, "weights");
+    host_tensor y_alone = host_tensor::uninitialized(ys);
+    ck::attention_forward(e, qkv.data(), c.qkv, c.heads, y_alone.data(), nullptr);
+    CHECK(identical(y_alone, y));
+    host_tensor dqkv = host_tensor::uninitialized(c.qkv);
+    ck::attention_backward(e, dy.data(), qkv.data(), r.weights.data(), c.qkv, c.heads, dqkv.data());
+    CHECK_HOST_CLOSE(dqkv, ops::attention<host>::backward(ctx, dy, qkv, r.weights, c.heads), "gradient");
+  }
 }

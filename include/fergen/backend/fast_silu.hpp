@@ -19,10 +19,30 @@ namespace ops {
 // loop vectorises; this is straight-line arithmetic, so the activation loop runs several elements per
 // instruction (PyTorch's SiLU is vectorised the same way). The clamp works on the bits: a float compare
 // would keep GCC from vectorising the loop (it will not if-convert floating-point selects).
+//
+// The bit casts go through float_bits / bits_float: std::bit_cast is a host function to nvcc (a constexpr one,
+// which device code may only call with --expt-relaxed-constexpr), and the CUDA backend runs this SiLU too.
+FERGEN_HD inline std::uint32_t float_bits(float x) {
+#if defined(__CUDA_ARCH__)
+  return __float_as_uint(x);
+#else
+  return std::bit_cast<std::uint32_t>(x);
+#endif
+}
+FERGEN_HD inline float bits_float(std::uint32_t x) {
+#if defined(__CUDA_ARCH__)
+  return __uint_as_float(x);
+#else
+  return std::bit_cast<float>(x);
+#endif
+}
+inline constexpr std::uint32_t exp_polynomial_limit = 0x42a00000u;  // the bits of 80.0f
+static_assert(std::bit_cast<std::uint32_t>(80.0f) == exp_polynomial_limit);
+
 FERGEN_HD inline float exp_polynomial(float x) {
-  constexpr std::uint32_t limit = std::bit_cast<std::uint32_t>(80.0f);
-  const std::uint32_t bits = std::bit_cast<std::uint32_t>(x);
-  x = std::bit_cast<float>((bits & 0x7fffffffu) > limit ? (bits & 0x80000000u) | limit : bits);
+  constexpr std::uint32_t limit = exp_polynomial_limit;
+  const std::uint32_t bits = float_bits(x);
+  x = bits_float((bits & 0x7fffffffu) > limit ? (bits & 0x80000000u) | limit : bits);
   // Round to nearest with the 1.5 * 2^23 trick: no rounding instruction needed on plain SSE2.
   const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
@@ -33,7 +53,7 @@ FERGEN_HD inline float exp_polynomial(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   const float e = p * r * r + r + 1.0f;
-  return e * std::bit_cast<float>((static_cast<std::int32_t>(n) + 127) << 23);
+  return e * bits_float(static_cast<std::uint32_t>((static_cast<std::int32_t>(n) + 127) << 23));
 }
 
 // SiLU (x * sigmoid(x)) as ops::activation takes functions (backend/activations.hpp): float uses

@@ -42,6 +42,14 @@ class device_engine {
     return cuda_detail::device_allocation(r_->runtime(), bytes, what);
   }
 
+  // Copies `bytes` of host data (indices, timesteps, per-sample coefficients, random streams) into device memory
+  // from allocate(), in stream order. The host side may be reused as soon as this returns: from pageable memory
+  // the driver stages the data before it returns (it may wait for the stream to do so; these copies are small).
+  void upload(void* device, const void* host, std::size_t bytes) {
+    if (bytes == 0) return;
+    FERGEN_CUDA_CHECK(cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, r_->stream()));
+  }
+
   // The context's scratch memory (see cuda_resources::scratch) and its limit.
   void* scratch(std::size_t bytes) { return r_->scratch(bytes); }
   std::size_t workspace_limit() const { return r_->workspace_limit; }

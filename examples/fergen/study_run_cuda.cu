@@ -1,0 +1,36 @@
+// `fergen study|demo|evaluate|generate|train-diffusion --device cuda`: the study's networks, the generator and
+// the diffusion training instantiated for cuda<float>. Compiled by nvcc, and only in a build with the CUDA backend (FERGEN_TOOL_CUDA); the rest of the tool
+// is C++ compiled as usual. One translation unit: nvcc spends some 40 s on the library's headers alone.
+#include <fergen/cuda.hpp>
+
+#include "device.hpp"
+#include "generate_run.hpp"
+#include "study_run_on.hpp"
+#include "train_run.hpp"
+
+namespace fergen::tool {
+
+void require_cuda_device() {
+  require(cuda_device_count() > 0, "--device cuda: no CUDA device is available to this process (cudaGetDeviceCount "
+                                   "found none, or no usable driver); use --device cpu");
+}
+
+std::filesystem::path run_study_on_cuda(const data::dataset& real, const experiment::study_preset& p,
+                                        const experiment::service_options& services_options,
+                                        const std::optional<data::dataset>& synthetic,
+                                        const std::filesystem::path& out, experiment::study_results header) {
+  return run_study_on<cuda<float>>(real, p, services_options, synthetic, out, std::move(header));
+}
+
+int run_generate_cuda(const generate_arguments& a, bool per_class_given) {
+  return run_generate<cuda<float>>(a, per_class_given);
+}
+
+diffusion::train_summary train_unet_cuda(const models::unet_config& m, const diffusion::diffusion_config& process,
+                                         const diffusion::trainer_options& t, const data::dataset& ds,
+                                         const diffusion::train_options& o, bool resume,
+                                         const std::filesystem::path& checkpoint_file) {
+  return train_unet_on<cuda<float>>(m, process, t, ds, o, resume, checkpoint_file);
+}
+
+}  // namespace fergen::tool
