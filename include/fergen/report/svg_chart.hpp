@@ -53,6 +53,32 @@ inline std::string number(double v) {
   return buffer;
 }
 
+// A coordinate or a value label: one decimal.
+inline std::string coordinate(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f", v);
+  return b;
+}
+
+// What every chart starts with: the page, a white background and the title.
+inline std::string svg_begin(const chart_options& o, double left) {
+  const std::string w = std::to_string(o.width), h = std::to_string(o.height);
+  return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + w + "\" height=\"" + h + "\" viewBox=\"0 0 " + w + " " +
+         h + "\" font-family=\"sans-serif\" font-size=\"11\"><rect width=\"100%\" height=\"100%\" fill=\"white\"/>" +
+         "<text x=\"" + coordinate(left) + "\" y=\"18\" font-size=\"13\">" + escape_html(o.title) + "</text>";
+}
+
+// Light horizontal lines at the y ticks, each labelled on the left.
+template <class Y>
+void horizontal_grid(std::string& svg, const std::vector<double>& ticks, double left, double right, Y py) {
+  for (double t : ticks) {
+    svg += "<line x1=\"" + coordinate(left) + "\" x2=\"" + coordinate(right) + "\" y1=\"" + coordinate(py(t)) +
+           "\" y2=\"" + coordinate(py(t)) + "\" stroke=\"#e0e0e0\"/>";
+    svg += "<text x=\"" + coordinate(left - 6) + "\" y=\"" + coordinate(py(t) + 4) + "\" text-anchor=\"end\">" +
+           number(t) + "</text>";
+  }
+}
+
 }  // namespace detail
 
 inline constexpr const char* chart_colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
@@ -78,23 +104,10 @@ inline std::string svg_line_chart(const std::vector<series>& lines, const chart_
   const double left = 60, right = o.width - 150.0, top = 30, bottom = o.height - 45.0;
   auto px = [&](double x) { return left + (x - x_lo) / (x_hi - x_lo) * (right - left); };
   auto py = [&](double y) { return bottom - (y - y_lo) / (y_hi - y_lo) * (bottom - top); };
-  auto fmt = [](double v) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%.1f", v);
-    return std::string(b);
-  };
+  const auto fmt = detail::coordinate;
 
-  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(o.width) + "\" height=\"" +
-                    std::to_string(o.height) + "\" viewBox=\"0 0 " + std::to_string(o.width) + " " +
-                    std::to_string(o.height) + "\" font-family=\"sans-serif\" font-size=\"11\">";
-  svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>";
-  svg += "<text x=\"" + fmt(left) + "\" y=\"18\" font-size=\"13\">" + escape_html(o.title) + "</text>";
-  for (double t : y_ticks) {
-    svg += "<line x1=\"" + fmt(left) + "\" x2=\"" + fmt(right) + "\" y1=\"" + fmt(py(t)) + "\" y2=\"" + fmt(py(t)) +
-           "\" stroke=\"#e0e0e0\"/>";
-    svg += "<text x=\"" + fmt(left - 6) + "\" y=\"" + fmt(py(t) + 4) + "\" text-anchor=\"end\">" + detail::number(t) +
-           "</text>";
-  }
+  std::string svg = detail::svg_begin(o, left);
+  detail::horizontal_grid(svg, y_ticks, left, right, py);
   for (double t : x_ticks) {
     if (t < x_lo - 1e-12 || t > x_hi + 1e-12) continue;
     svg += "<text x=\"" + fmt(px(t)) + "\" y=\"" + fmt(bottom + 16) + "\" text-anchor=\"middle\">" +
@@ -147,22 +160,9 @@ inline std::string svg_grouped_bars(const std::vector<bar_group>& groups, const 
   top_value = std::max(top_value, ticks.back());
   const double left = 60, right = o.width - 150.0, top = 30, bottom = o.height - 45.0;
   auto py = [&](double y) { return bottom - y / top_value * (bottom - top); };
-  auto fmt = [](double v) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%.1f", v);
-    return std::string(b);
-  };
-  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(o.width) + "\" height=\"" +
-                    std::to_string(o.height) + "\" viewBox=\"0 0 " + std::to_string(o.width) + " " +
-                    std::to_string(o.height) + "\" font-family=\"sans-serif\" font-size=\"11\">";
-  svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>";
-  svg += "<text x=\"" + fmt(left) + "\" y=\"18\" font-size=\"13\">" + escape_html(o.title) + "</text>";
-  for (double t : ticks) {
-    svg += "<line x1=\"" + fmt(left) + "\" x2=\"" + fmt(right) + "\" y1=\"" + fmt(py(t)) + "\" y2=\"" + fmt(py(t)) +
-           "\" stroke=\"#e0e0e0\"/>";
-    svg += "<text x=\"" + fmt(left - 6) + "\" y=\"" + fmt(py(t) + 4) + "\" text-anchor=\"end\">" + detail::number(t) +
-           "</text>";
-  }
+  const auto fmt = detail::coordinate;
+  std::string svg = detail::svg_begin(o, left);
+  detail::horizontal_grid(svg, ticks, left, right, py);
   const double group_w = groups.empty() ? 1.0 : (right - left) / static_cast<double>(groups.size());
   const double bar_w = group_w * 0.8 / static_cast<double>(std::max<std::size_t>(series_names.size(), 1));
   for (std::size_t g = 0; g < groups.size(); ++g) {
