@@ -284,7 +284,7 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
         return synthetic_side ? synthetic[f]->subset(synthetic_split[f]->test) : real.subset(folds[f].real.test);
       };
       struct trained_classifier {
-        std::map<setting, std::vector<std::int64_t>> predictions;
+        std::map<setting, std::vector<std::int64_t>> predictions, truth;  // per test set: predicted and true labels
         std::vector<epoch_record> history;
       };
       std::map<std::tuple<configuration, std::string, bool, std::size_t>, trained_classifier> trained;
@@ -314,6 +314,7 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
           for (const std::int64_t p : result.predictions[i])
             require(p >= 0 && p < class_count, "study: prediction ", p, " is not a class");
           made.predictions[sharing[i]] = std::move(result.predictions[i]);
+          for (const auto& sample : tests[i]) made.truth[sharing[i]].push_back(sample.label);
         }
         made.history = std::move(result.history);
         return trained.emplace(key, std::move(made)).first->second;
@@ -333,23 +334,24 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
             double clip_shared = 0, subject_shared = 0;
             for (std::size_t f = 0; f < folds.size(); ++f) {
               const trained_classifier& classifier = classifier_for(config, backbone, set, f);
+              // The test set's labels were kept when the classifier was tested: no second copy of its images.
               const std::vector<std::int64_t>& predictions = classifier.predictions.at(set);
-              const data::dataset test = test_set(f, tests_on_synthetic(set));
+              const std::vector<std::int64_t>& labels = classifier.truth.at(set);
+              const auto test_size = static_cast<std::int64_t>(labels.size());
               std::int64_t correct = 0;
-              for (std::int64_t i = 0; i < test.size(); ++i) {
-                const std::int64_t p = predictions[static_cast<std::size_t>(i)];
-                truth.push_back(test[i].label);
-                predicted.push_back(p);
-                correct += p == test[i].label;
+              for (std::size_t i = 0; i < labels.size(); ++i) {
+                truth.push_back(labels[i]);
+                predicted.push_back(predictions[i]);
+                correct += predictions[i] == labels[i];
               }
               rec.train_images += trains_on_synthetic(set) ? static_cast<std::int64_t>(synthetic_split[f]->train.size())
                                                            : static_cast<std::int64_t>(folds[f].real.train.size());
-              rec.test_images += test.size();
-              rec.folds.push_back({folds[f].name, folds[f].test_subjects, test.size(),
-                                   test.size() > 0 ? static_cast<double>(correct) / static_cast<double>(test.size()) : 0.0});
+              rec.test_images += test_size;
+              rec.folds.push_back({folds[f].name, folds[f].test_subjects, test_size,
+                                   test_size > 0 ? static_cast<double>(correct) / static_cast<double>(test_size) : 0.0});
               if (f == 0) rec.history = classifier.history;
-              clip_shared += leakage[f].clip_overlap * static_cast<double>(test.size());
-              subject_shared += leakage[f].subject_overlap * static_cast<double>(test.size());
+              clip_shared += leakage[f].clip_overlap * static_cast<double>(test_size);
+              subject_shared += leakage[f].subject_overlap * static_cast<double>(test_size);
             }
             // Pooled over folds, as MEGC 2019 scores LOSO: every real frame once in one confusion matrix.
             const auto m = eval::classification_metrics::compute(truth, predicted, class_count);
