@@ -53,7 +53,7 @@ step() {
   "$PYTHON" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))' 2>&1 || true
 } >"$OUT/machine.txt"
 
-step configure cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFERGEN_WITH_CUDA=ON \
+step configure cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFERGEN_WITH_CUDA=ON -DFERGEN_CUDA_GPU_TARGETS=ON \
   -DFERGEN_BUILD_TESTS=ON -DFERGEN_BUILD_EXAMPLES=OFF -DFERGEN_BUILD_BENCHMARKS=OFF -DFERGEN_PYTHON="$PYTHON" || {
   echo "gpu-check: configuration failed, see $OUT/configure.log" | tee -a "$summary"
   exit 1
