@@ -9,21 +9,16 @@
 
 #include <omp.h>
 
-#include <algorithm>
-#include <chrono>
+#include "bench_support.hpp"
+
 #include <cstdio>
-#include <cstdlib>
 #include <cmath>
-#include <filesystem>
 #include <fstream>
-#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 namespace {
-
-using clock_type = std::chrono::steady_clock;
 
 struct options {
   int threads = 2;
@@ -32,22 +27,6 @@ struct options {
   std::string python = "/usr/bin/python3";
   std::string script = FERGEN_BENCHMARK_DIR "/torch_core.py";
 };
-
-// Median seconds per call after two warm-up calls, over at least 3 calls and about `seconds` in total.
-double timed(const std::function<void()>& fn, double seconds) {
-  fn();
-  fn();
-  std::vector<double> samples;
-  const auto start = clock_type::now();
-  while (samples.size() < 3 ||
-         (std::chrono::duration<double>(clock_type::now() - start).count() < seconds && samples.size() < 50)) {
-    const auto t = clock_type::now();
-    fn();
-    samples.push_back(std::chrono::duration<double>(clock_type::now() - t).count());
-  }
-  std::sort(samples.begin(), samples.end());
-  return samples[samples.size() / 2];
-}
 
 struct conv_shape {
   std::int64_t in, out, kernel, stride, size;  // square kernel, padding kernel / 2
@@ -68,34 +47,21 @@ const std::vector<conv_shape> resnet50_convs = {
 constexpr std::int64_t batch = 8;
 
 std::vector<double> run_torch(const options& o, const std::string& work) {
-  const std::string input = std::filesystem::temp_directory_path() / "fergen-bench-work.txt";
-  std::ofstream(input) << work;
-  const std::string command = o.python + " " + o.script + " " + std::to_string(o.threads) + " " +
-                              std::to_string(o.seconds) + " < " + input;
-  std::vector<double> times;
-  if (FILE* pipe = popen(command.c_str(), "r")) {
-    char line[256];
-    while (std::fgets(line, sizeof line, pipe)) times.push_back(std::atof(line));
-    if (pclose(pipe) != 0) times.clear();
-  }
-  return times;
+  const std::string input = fergen::bench::temporary_file("fergen-bench-work.txt", work);
+  return fergen::bench::peer_numbers(o.python + " " + o.script + " " + std::to_string(o.threads) + " " +
+                                     std::to_string(o.seconds) + " < " + input);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--threads") o.threads = std::stoi(value);
-    else if (flag == "--seconds") o.seconds = std::stod(value);
-    else if (flag == "--csv") o.csv = value;
-    else if (flag == "--python") o.python = value;
-    else {
-      std::fprintf(stderr, "bench_core: unknown option %s\nusage: bench_core [--threads N] [--seconds S] [--csv FILE] [--python PATH]\n", flag.c_str());
-      return 2;
-    }
-  }
+  fergen::bench::command_line args("bench_core");
+  args.option("--threads", o.threads, "N")
+      .option("--seconds", o.seconds, "S")
+      .option("--csv", o.csv, "FILE")
+      .option("--python", o.python, "PATH");
+  if (!args.parse(argc, argv)) return 2;
   omp_set_num_threads(o.threads);
   std::printf("bench_core: %d threads, ~%.1f s per measurement; PyTorch peer: %s\n", o.threads, o.seconds,
               o.python.c_str());
@@ -106,7 +72,7 @@ int main(int argc, char** argv) {
   std::ostringstream work;
   for (const auto n : gemm_sizes) {
     std::vector<float> a(static_cast<std::size_t>(n * n), 1.0f), b(a), c(a);
-    ours.push_back(timed([&] {
+    ours.push_back(fergen::bench::median_seconds([&] {
       fergen::ops::cpu_blas::parallel_gemm(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
     }, o.seconds));
     work << "gemm " << n << ' ' << n << ' ' << n << '\n';
@@ -118,7 +84,7 @@ int main(int argc, char** argv) {
     const auto x = fergen::tensor<B>::full({batch, s.in, s.size, s.size}, 0.5f);
     auto ctx = fergen::context<B>::train();
     const auto dy = fergen::tensor<B>::full(conv.output_shape(x.shape()), 0.25f);
-    ours.push_back(timed([&] {
+    ours.push_back(fergen::bench::median_seconds([&] {
       conv.forward(ctx, x);
       conv.backward(ctx, dy);
     }, o.seconds));

@@ -15,8 +15,9 @@
 #include <omp.h>
 #include <unistd.h>
 
+#include "bench_support.hpp"
+
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -29,7 +30,6 @@
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
 using namespace fergen;
 
 struct options {
@@ -38,20 +38,9 @@ struct options {
   std::int64_t batch = 32;
 };
 
-// Median seconds of one pass after a warm-up pass, over at least 3 passes and about `seconds` in total.
-double timed(const std::function<void()>& pass, double seconds) {
-  pass();
-  std::vector<double> samples;
-  const auto start = clock_type::now();
-  while (samples.size() < 3 ||
-         (std::chrono::duration<double>(clock_type::now() - start).count() < seconds && samples.size() < 100)) {
-    const auto t = clock_type::now();
-    pass();
-    samples.push_back(std::chrono::duration<double>(clock_type::now() - t).count());
-  }
-  std::sort(samples.begin(), samples.end());
-  return samples[samples.size() / 2];
-}
+// Median seconds of one pass after one warm-up pass, over at least 3 and at most 100 passes and about `seconds` in
+// total: this program's counts, named once for its four measurements.
+double timed(const std::function<void()>& pass, double seconds) { return bench::median_seconds(pass, seconds, 1, 100); }
 
 // A 48x48 gray face-like pattern (an oval, two eyes, a mouth) with noise, so that JPEG has real work to do.
 data::image synthetic_face(std::uint64_t seed) {
@@ -107,17 +96,9 @@ int main(int argc, char** argv) {
   options o;
   std::string command = argv[0];
   for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--images") o.images = std::stoll(value);
-    else if (flag == "--seconds") o.seconds = std::stod(value);
-    else if (flag == "--batch") o.batch = std::stoll(value);
-    else {
-      std::fprintf(stderr, "bench_loader: unknown option %s\nusage: bench_loader [--images N] [--seconds S] [--batch B]\n",
-                   flag.c_str());
-      return 2;
-    }
-  }
+  bench::command_line args("bench_loader");
+  args.option("--images", o.images, "N").option("--seconds", o.seconds, "S").option("--batch", o.batch, "B");
+  if (!args.parse(argc, argv)) return 2;
   if (o.images < 1 || o.batch < 1 || !(o.seconds > 0)) {
     std::fprintf(stderr, "bench_loader: --images and --batch must be >= 1 and --seconds > 0\n");
     return 2;

@@ -14,35 +14,17 @@
 
 #include <omp.h>
 
-#include <algorithm>
-#include <chrono>
+#include "bench_support.hpp"
+
 #include <cstdio>
-#include <cstdlib>
-#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
 using B = fergen::cpu<float>;
-
-// Median seconds per call after two warm-up calls, over at least 3 calls and about `seconds` in total.
-double timed(const std::function<void()>& fn, double seconds) {
-  fn();
-  fn();
-  std::vector<double> samples;
-  const auto start = clock_type::now();
-  while (samples.size() < 3 ||
-         (std::chrono::duration<double>(clock_type::now() - start).count() < seconds && samples.size() < 50)) {
-    const auto t = clock_type::now();
-    fn();
-    samples.push_back(std::chrono::duration<double>(clock_type::now() - t).count());
-  }
-  std::sort(samples.begin(), samples.end());
-  return samples[samples.size() / 2];
-}
 
 }  // namespace
 
@@ -51,19 +33,13 @@ int main(int argc, char** argv) {
   double seconds = 5.0;
   std::int64_t batch = 32;
   std::string preset = "benchmark", python = "/usr/bin/python3";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--threads") threads = std::stoi(value);
-    else if (flag == "--seconds") seconds = std::stod(value);
-    else if (flag == "--batch") batch = std::stoll(value);
-    else if (flag == "--preset") preset = value;
-    else if (flag == "--python") python = value;
-    else {
-      std::fprintf(stderr, "bench_unet: unknown option %s\nusage: bench_unet [--threads N] [--seconds S] [--batch B] "
-                           "[--preset benchmark|study|demo] [--python PATH]\n", flag.c_str());
-      return 2;
-    }
-  }
+  fergen::bench::command_line args("bench_unet");
+  args.option("--threads", threads, "N")
+      .option("--seconds", seconds, "S")
+      .option("--batch", batch, "B")
+      .option("--preset", preset, "benchmark|study|demo")
+      .option("--python", python, "PATH");
+  if (!args.parse(argc, argv)) return 2;
   omp_set_num_threads(threads);
   namespace models = fergen::models;
   const std::map<std::string, models::unet_config> presets{{"benchmark", models::unet_presets::benchmark(7)},
@@ -102,7 +78,7 @@ int main(int argc, char** argv) {
     labels[i] = static_cast<std::int64_t>(i % 7);
   }
   auto opt = fergen::optim::adamw<B>({.lr = 1e-4});
-  const double train = timed([&] {
+  const double train = fergen::bench::median_seconds([&] {
     auto ctx = fergen::context<B>::train(1);
     const auto out = net.forward(ctx, x, t, labels);
     auto loss = fergen::nn::mse(ctx, out, target);
@@ -115,7 +91,7 @@ int main(int argc, char** argv) {
       fergen::diffusion::ddim_sampler{}.step(schedule, 500, 480, fergen::diffusion::prediction_type::epsilon);
   const std::vector<double> t_same(static_cast<std::size_t>(batch), 500.0);
   fergen::tensor<B> xt = x.clone();
-  const double denoise = timed([&] {
+  const double denoise = fergen::bench::median_seconds([&] {
     auto ctx = fergen::context<B>::eval();
     const auto out = net.forward(ctx, xt, t_same, labels);
     xt = fergen::ops::diffusion_steps<B>::reverse_step(ctx, xt, out, coefficients, {}, 0);
@@ -131,13 +107,13 @@ int main(int argc, char** argv) {
                               std::to_string(seconds) + " " + std::to_string(batch) + " " + std::to_string(size) + " " +
                               std::to_string(config.base_channels) + " " + mult + " " + std::to_string(config.res_blocks) +
                               " " + std::to_string(config.groups) + " " + std::to_string(config.classes);
+  // The peer prints "params N", "train S", "denoise S", one per line; a row without its key says "(failed)".
   std::map<std::string, double> torch;
-  if (FILE* pipe = popen(command.c_str(), "r")) {
-    char key[64];
-    double value = 0;
-    while (std::fscanf(pipe, "%63s %lf", key, &value) == 2) torch[key] = value;
-    if (pclose(pipe) != 0) torch.clear();
-  }
+  const bool ran = fergen::bench::run_peer(command, [&](std::string_view line) {
+    for (const char* key : {"params", "train", "denoise"})
+      if (const auto value = fergen::bench::keyed_number(line, key)) torch[key] = *value;
+  });
+  if (!ran) torch.clear();
   const auto images = static_cast<double>(batch);
   std::printf("parameters: fergen %lld, PyTorch %.0f\n\n", static_cast<long long>(params),
               torch.contains("params") ? torch["params"] : 0.0);

@@ -18,6 +18,8 @@
 
 #include <omp.h>
 
+#include "bench_support.hpp"
+
 #include <cstdio>
 #include <string>
 
@@ -26,20 +28,15 @@ int main(int argc, char** argv) {
   std::int64_t epochs = 2, threads = 2, size = 64, channels = 1, batch = 16;
   double lr = 1e-3;
   std::string split = "random";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--epochs") epochs = std::stoll(value);
-    else if (flag == "--threads") threads = std::stoll(value);
-    else if (flag == "--size") size = std::stoll(value);
-    else if (flag == "--split") split = value;
-    else if (flag == "--channels") channels = std::stoll(value);
-    else if (flag == "--batch") batch = std::stoll(value);
-    else if (flag == "--lr") lr = std::stod(value);
-    else {
-      std::fprintf(stderr, "train_small_presets: unknown option %s\n", flag.c_str());
-      return 2;
-    }
-  }
+  bench::command_line args("train_small_presets");
+  args.option("--epochs", epochs, "N")
+      .option("--threads", threads, "N")
+      .option("--size", size, "N")
+      .option("--split", split, "random|subject")
+      .option("--channels", channels, "1|3")
+      .option("--batch", batch, "N")
+      .option("--lr", lr, "LR");
+  if (!args.parse(argc, argv)) return 2;
   omp_set_num_threads(static_cast<int>(threads));
   data::dataset faces = data::procedural_faces({});
   for (std::int64_t i = 0; i < faces.size(); ++i) faces[i].image = data::resize_bilinear(faces[i].image, 48, 48);

@@ -11,12 +11,11 @@
 // matching entries in torch_cuda.py's BUILDERS.
 #include <fergen/cuda.hpp>
 
-#include <algorithm>
-#include <chrono>
+#include "bench_support.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -27,7 +26,6 @@ namespace {
 
 using namespace fergen;
 using B = cuda<float>;
-using clock_type = std::chrono::steady_clock;
 
 struct options {
   double seconds = 1.0;
@@ -49,25 +47,6 @@ struct workload {
   // memory is on the device at a time.
   std::function<std::function<void()>()> make;
 };
-
-// Median seconds per run after two warm-up runs, over at least 3 runs and about `seconds` in total. The GPU
-// is synchronised around every run: a run is the whole work, queued and finished.
-double timed(const std::function<void()>& fn, context<B>& ctx, double seconds) {
-  fn();
-  fn();
-  ctx.resources.synchronize();
-  std::vector<double> samples;
-  const auto start = clock_type::now();
-  while (samples.size() < 3 ||
-         (std::chrono::duration<double>(clock_type::now() - start).count() < seconds && samples.size() < 200)) {
-    const auto t = clock_type::now();
-    fn();
-    ctx.resources.synchronize();
-    samples.push_back(std::chrono::duration<double>(clock_type::now() - t).count());
-  }
-  std::sort(samples.begin(), samples.end());
-  return samples[samples.size() / 2];
-}
 
 tensor<B> random_device(shape s, std::uint64_t seed) {
   std::vector<float> v(static_cast<std::size_t>(s.size()));
@@ -234,47 +213,24 @@ void add_op_workloads(std::vector<workload>& list, context<B>& ctx) {
 void add_network_workloads(std::vector<workload>&, context<B>&) {}
 
 std::vector<double> run_torch(const options& o, const std::vector<workload>& list) {
-  const std::string input = (std::filesystem::temp_directory_path() / "fergen-bench-cuda-work.txt").string();
-  {
-    std::ofstream out(input);
-    for (const auto& w : list) out << w.spec << '\n';
-  }
-  const std::string command =
-      o.python + " " + o.script + " " + std::to_string(o.seconds) + (o.tf32 ? " tf32" : "") + " < " + input;
-  std::vector<double> times;
-  if (FILE* pipe = popen(command.c_str(), "r")) {
-    char line[256];
-    while (std::fgets(line, sizeof line, pipe)) times.push_back(std::atof(line));
-    if (pclose(pipe) != 0) times.clear();
-  }
-  return times;
+  std::string specs;
+  for (const auto& w : list) specs += w.spec + '\n';
+  const std::string input = bench::temporary_file("fergen-bench-cuda-work.txt", specs);
+  return bench::peer_numbers(o.python + " " + o.script + " " + std::to_string(o.seconds) + (o.tf32 ? " tf32" : "") +
+                             " < " + input);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    const bool has_value = i + 1 < argc;
-    if (flag == "--tf32")
-      o.tf32 = true;
-    else if (flag == "--seconds" && has_value)
-      o.seconds = std::stod(argv[++i]);
-    else if (flag == "--csv" && has_value)
-      o.csv = argv[++i];
-    else if (flag == "--python" && has_value)
-      o.python = argv[++i];
-    else if (flag == "--only" && has_value)
-      o.only = argv[++i];
-    else {
-      std::fprintf(stderr,
-                   "bench_cuda: unknown option %s\nusage: bench_cuda [--seconds S] [--csv FILE] "
-                   "[--python PATH] [--only SUBSTRING] [--tf32]\n",
-                   flag.c_str());
-      return 2;
-    }
-  }
+  bench::command_line args("bench_cuda");
+  args.option("--seconds", o.seconds, "S")
+      .option("--csv", o.csv, "FILE")
+      .option("--python", o.python, "PATH")
+      .option("--only", o.only, "SUBSTRING")
+      .flag("--tf32", o.tf32);
+  if (!args.parse(argc, argv)) return 2;
   if (cuda_device_count() == 0) {
     std::printf("bench_cuda: no CUDA device; nothing to measure\n");
     return 77;
@@ -298,7 +254,9 @@ int main(int argc, char** argv) {
   std::vector<double> ours;
   for (const auto& w : list) {
     const std::function<void()> run = w.make();
-    ours.push_back(timed(run, ctx, o.seconds));
+    // Two warm-up runs, at most 200 timed ones; the GPU synchronised after every run, so that a run is the whole
+    // work, queued and finished.
+    ours.push_back(bench::median_seconds(run, o.seconds, 2, 200, [&ctx] { ctx.resources.synchronize(); }));
   }
 
   // --- PyTorch side, same run, same GPU ------------------------------------------------------------------------

@@ -17,16 +17,18 @@
 // faster. The networks are untrained (timing does not depend on the weights).
 #include <fergen/cuda.hpp>
 
+#include "bench_support.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace {
@@ -54,24 +56,6 @@ struct workload {
 };
 
 double seconds_since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
-
-// Median seconds per run after two warm-up runs, over at least 3 runs and about `seconds` in total, the GPU
-// synchronised around every run (as torch_cuda_networks.py times it).
-double timed(const std::function<void()>& fn, context<B>& ctx, double seconds) {
-  fn();
-  fn();
-  ctx.resources.synchronize();
-  std::vector<double> samples;
-  const auto start = clock_type::now();
-  while (samples.size() < 3 || (seconds_since(start) < seconds && samples.size() < 100)) {
-    const auto t = clock_type::now();
-    fn();
-    ctx.resources.synchronize();
-    samples.push_back(seconds_since(t));
-  }
-  std::sort(samples.begin(), samples.end());
-  return samples[samples.size() / 2];
-}
 
 tensor<B> random_device(shape s, std::uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
   std::vector<float> v(static_cast<std::size_t>(s.size()));
@@ -204,22 +188,17 @@ double timed_once(const workload& w, const options& o, context<B>& ctx) {
 }
 
 std::vector<double> run_torch(const options& o, const std::vector<workload>& list) {
-  const std::string input = (std::filesystem::temp_directory_path() / "fergen-bench-cuda-networks.txt").string();
-  {
-    std::ofstream out(input);
-    for (const auto& w : list) out << w.spec << '\n';
-  }
-  const std::string command =
-      o.python + " " + o.script + " " + std::to_string(o.seconds) + " < " + input;
+  std::string specs;
+  for (const auto& w : list) specs += w.spec + '\n';
+  const std::string input = bench::temporary_file("fergen-bench-cuda-networks.txt", specs);
+  const std::string command = o.python + " " + o.script + " " + std::to_string(o.seconds) + " < " + input;
   std::vector<double> times;
-  if (FILE* pipe = popen(command.c_str(), "r")) {
-    char line[512];
-    while (std::fgets(line, sizeof line, pipe)) {
-      std::fputs(line, stdout);  // the peer's own lines (its device, its network sizes), then one time per workload
-      if (std::string(line).rfind("time ", 0) == 0) times.push_back(std::atof(line + 5));
-    }
-    if (pclose(pipe) != 0) times.clear();
-  }
+  // The peer's own lines (its device, its network sizes) are shown as they come; "time S" is one workload's.
+  const bool ran = bench::run_peer(command, [&](std::string_view line) {
+    std::printf("%.*s\n", static_cast<int>(line.size()), line.data());
+    if (const auto t = bench::keyed_number(line, "time")) times.push_back(*t);
+  });
+  if (!ran) times.clear();
   return times;
 }
 
@@ -227,29 +206,14 @@ std::vector<double> run_torch(const options& o, const std::vector<workload>& lis
 
 int main(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    const bool has_value = i + 1 < argc;
-    if (flag == "--seconds" && has_value)
-      o.seconds = std::stod(argv[++i]);
-    else if (flag == "--csv" && has_value)
-      o.csv = argv[++i];
-    else if (flag == "--python" && has_value)
-      o.python = argv[++i];
-    else if (flag == "--only" && has_value)
-      o.only = argv[++i];
-    else if (flag == "--images" && has_value)
-      o.images = std::stoll(argv[++i]);
-    else if (flag == "--gen-batch" && has_value)
-      o.gen_batch = std::stoll(argv[++i]);
-    else {
-      std::fprintf(stderr,
-                   "bench_cuda_networks: unknown option %s\nusage: bench_cuda_networks [--seconds S] [--csv FILE] "
-                   "[--python PATH] [--only SUBSTRING] [--images N] [--gen-batch B]\n",
-                   flag.c_str());
-      return 2;
-    }
-  }
+  bench::command_line args("bench_cuda_networks");
+  args.option("--seconds", o.seconds, "S")
+      .option("--csv", o.csv, "FILE")
+      .option("--python", o.python, "PATH")
+      .option("--only", o.only, "SUBSTRING")
+      .option("--images", o.images, "N")
+      .option("--gen-batch", o.gen_batch, "B");
+  if (!args.parse(argc, argv)) return 2;
   if (o.images < 1 || o.gen_batch < 1) {
     std::fprintf(stderr, "bench_cuda_networks: --images and --gen-batch must be at least 1\n");
     return 2;
@@ -276,7 +240,9 @@ int main(int argc, char** argv) {
       ours.push_back(timed_once(w, o, ctx));
     } else {
       const std::function<void()> run = w.make();
-      ours.push_back(timed(run, ctx, o.seconds));
+      // Two warm-up runs, at most 100 timed ones, the GPU synchronised after every run (as torch_cuda_networks.py
+      // times it).
+      ours.push_back(bench::median_seconds(run, o.seconds, 2, 100, [&ctx] { ctx.resources.synchronize(); }));
     }
     std::printf("  %.4f s per run\n", ours.back());
   }
