@@ -37,7 +37,10 @@ void add_generate_command(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--shard", a->shard, "Part i/n of the job (shards together make the unsharded set)")
       ->capture_default_str();
   cmd->add_option("--batch", a->batch, "Images per network pass")->capture_default_str();
-  cmd->add_option("--grid", a->grid, "Also write a PNG with up to 8 images per class (one row per class)");
+  cmd->add_option("--grid", a->grid, "Also write a PNG with up to 8 images per class (one row per class, named)");
+  cmd->add_option("--grid-zoom", a->grid_zoom, "Pixels per image pixel in the grid (0: tiles of at least 96 pixels)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{32}))
+      ->capture_default_str();
   cmd->add_option("--device", a->device, "cpu, or cuda in a CUDA build")->capture_default_str();
 
   cmd->callback([a, cmd, &run] {

@@ -10,6 +10,7 @@
 #include <fergen/diffusion/image_tensors.hpp>
 #include <fergen/diffusion/sampler.hpp>
 #include <fergen/diffusion/train.hpp>
+#include <fergen/report/class_grid_figure.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -24,7 +25,7 @@ namespace fergen::tool {
 struct generate_arguments {
   std::string checkpoint, out, counts, sampler = "ddim", spacing = "trailing", variance = "fixed_small", shard = "0/1",
                                        grid;
-  std::int64_t per_class = 0, steps = 50, batch = 32;
+  std::int64_t per_class = 0, steps = 50, batch = 32, grid_zoom = 0;
   double eta = 1, guidance = 1, clip = 1;
   bool no_clip = false, raw = false;
   std::string device = "cpu";
@@ -110,17 +111,18 @@ int run_generate(const generate_arguments& a, bool per_class_given) {
   std::printf("wrote %lld images to %s/<class>/*.png and %s/%s\n", static_cast<long long>(ds.size()), a.out.c_str(),
               a.out.c_str(), diffusion::manifest_name(o.shard).c_str());
   if (!a.grid.empty()) {
-    std::vector<data::image> rows;
-    std::int64_t columns = 0;
-    for (std::int64_t k = 0; k < ds.class_count(); ++k) columns = std::max(columns, std::min<std::int64_t>(8, ds.class_counts()[static_cast<std::size_t>(k)]));
-    for (std::int64_t k = 0; k < ds.class_count() && columns > 0; ++k) {
-      std::int64_t taken = 0;
-      for (const auto& s : ds)
-        if (s.label == k && taken < columns) rows.push_back(s.image), ++taken;
-      for (; taken < columns; ++taken) rows.emplace_back(image.c, image.h, image.w, 128.0f);
-    }
-    if (!rows.empty()) {
-      data::write_png(a.grid, diffusion::image_grid(rows, columns));
+    // Up to 8 images of each class, one row per class with its name, enlarged to be read on a screen.
+    std::vector<std::vector<data::image>> rows(static_cast<std::size_t>(ds.class_count()));
+    for (const auto& s : ds)
+      if (auto& row = rows[static_cast<std::size_t>(s.label)]; row.size() < 8) row.push_back(s.image);
+    if (std::any_of(rows.begin(), rows.end(), [](const auto& r) { return !r.empty(); })) {
+      report::class_grid_options figure;
+      figure.zoom = a.grid_zoom;
+      char title[160];
+      std::snprintf(title, sizeof title, "%s, %lld steps, guidance %g, seed %llu", a.sampler.c_str(),
+                    static_cast<long long>(a.steps), a.guidance, static_cast<unsigned long long>(a.seed));
+      figure.title = title;
+      data::write_png(a.grid, report::class_grid_figure(rows, ds.class_names(), figure).image());
       std::printf("wrote %s (one row per class)\n", a.grid.c_str());
     }
   }

@@ -141,6 +141,7 @@
 // report and experiment: the study's grid, runner, results and report
 #include <fergen/report/base64.hpp>
 #include <fergen/report/canvas.hpp>
+#include <fergen/report/class_grid_figure.hpp>
 #include <fergen/report/confusion_figure.hpp>
 #include <fergen/report/html.hpp>
 #include <fergen/report/markdown.hpp>

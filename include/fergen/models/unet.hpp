@@ -80,7 +80,7 @@ struct unet_config {
   // The feature-map size of each level, "48, 24, 12".
   std::string sizes_text() const {
     std::string s;
-    for (std::int64_t l = 0; l < levels(); ++l) s += (l ? ", " : "") + std::to_string(image_size >> l);
+    for (std::int64_t l = 0; l < levels(); ++l) s += str(l ? ", " : "", image_size >> l);
     return s;
   }
 
@@ -94,7 +94,7 @@ struct unet_config {
   std::vector<std::pair<std::string, std::string>> entries() const {
     auto list = [](const std::vector<std::int64_t>& v) {
       std::string s;
-      for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+      for (std::size_t i = 0; i < v.size(); ++i) s += str(i ? "," : "", v[i]);
       return s;
     };
     return {{"image_channels", std::to_string(image_channels)},
@@ -167,7 +167,7 @@ struct unet_config {
   // "48x48x1, base 64, mult 1,2,2, 2 res blocks, attention at 12, 7 classes + null".
   std::string describe() const {
     std::string s = str(image_size, "x", image_size, "x", image_channels, ", base ", base_channels, ", mult ");
-    for (std::size_t i = 0; i < channel_mult.size(); ++i) s += (i ? "," : "") + std::to_string(channel_mult[i]);
+    for (std::size_t i = 0; i < channel_mult.size(); ++i) s += str(i ? "," : "", channel_mult[i]);
     s += str(", ", res_blocks, " res block", res_blocks == 1 ? "" : "s", ", groups ", groups);
     if (attention_resolutions.empty() && !middle_attention) {
       s += ", no attention";
