@@ -9,7 +9,7 @@
 // any other: add_network_workloads() below is where ResNet-50 (160x160, batch 64, training), the UNet (48x48,
 // batch 256, training) and DDIM sampling (15,464 images of 48x48, 50 steps) go once models/ has them, with the
 // matching entries in torch_cuda.py's BUILDERS.
-#include <fergen/cuda.hpp>
+#include <fergen/cuda_networks.hpp>
 
 #include "bench_support.hpp"
 

@@ -15,7 +15,7 @@
 // (tests/reference/unet_torch.py), run after fergen's side in a child process; fergen's memory pool is trimmed
 // first so that the two do not compete for device memory. Ratios are fergen / PyTorch throughput: above 1 is
 // faster. The networks are untrained (timing does not depend on the weights).
-#include <fergen/cuda.hpp>
+#include <fergen/cuda_networks.hpp>
 
 #include "bench_support.hpp"
 

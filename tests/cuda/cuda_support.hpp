@@ -1,7 +1,7 @@
 // tests/cuda/cuda_support.hpp: comparing the CUDA backend with the CPU backend on the same inputs.
 #pragma once
 
-#include <fergen/cuda.hpp>
+#include <fergen/cuda_networks.hpp>
 
 #include <doctest/doctest.h>
 
