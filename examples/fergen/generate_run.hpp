@@ -115,7 +115,7 @@ int run_generate(const generate_arguments& a, bool per_class_given) {
     std::vector<std::vector<data::image>> rows(static_cast<std::size_t>(ds.class_count()));
     for (const auto& s : ds)
       if (auto& row = rows[static_cast<std::size_t>(s.label)]; row.size() < 8) row.push_back(s.image);
-    if (std::any_of(rows.begin(), rows.end(), [](const auto& r) { return !r.empty(); })) {
+    if (ds.size() > 0) {
       report::class_grid_options figure;
       figure.zoom = a.grid_zoom;
       char title[160];

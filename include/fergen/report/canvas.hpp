@@ -53,16 +53,19 @@ class canvas {
       for (std::int64_t xx = std::max<std::int64_t>(x, 0); xx < std::min(x + w, img_.width); ++xx) set(xx, yy, c);
   }
 
-  // Copies an image (gray or RGB, values 0..255) with its top-left corner at (x, y).
-  void blit(const data::image& src, std::int64_t x, std::int64_t y) {
+  // Copies an image (gray or RGB, values 0..255) with its top-left corner at (x, y), each pixel drawn as a
+  // scale x scale square (nearest-neighbour enlargement, so small images stay sharp).
+  void blit(const data::image& src, std::int64_t x, std::int64_t y, std::int64_t scale = 1) {
     data::require_consistent(src, "canvas::blit");
     require(src.channels == 1 || src.channels == 3, "canvas::blit: images need 1 or 3 channels, got ", src.channels);
+    require(scale >= 1, "canvas::blit: scale ", scale, " must be at least 1");
     for (std::int64_t yy = 0; yy < src.height; ++yy)
       for (std::int64_t xx = 0; xx < src.width; ++xx) {
         const float r = src.at(0, yy, xx);
         const float g = src.channels == 3 ? src.at(1, yy, xx) : r;
         const float b = src.channels == 3 ? src.at(2, yy, xx) : r;
-        set(x + xx, y + yy, {std::clamp(r, 0.f, 255.f), std::clamp(g, 0.f, 255.f), std::clamp(b, 0.f, 255.f)});
+        fill_rect(x + xx * scale, y + yy * scale, scale, scale,
+                  {std::clamp(r, 0.f, 255.f), std::clamp(g, 0.f, 255.f), std::clamp(b, 0.f, 255.f)});
       }
   }
 

@@ -60,18 +60,12 @@ inline canvas class_grid_figure(const std::vector<std::vector<data::image>>& row
            top + nrows * (tile_h + gap));
   if (!options.title.empty()) c.text(gap, gap, options.title);
 
-  data::image tile(first->channels, tile_h, tile_w);
   for (std::int64_t r = 0; r < nrows; ++r) {
     const std::int64_t y = top + r * (tile_h + gap);
     c.text(gap, y + (tile_h - canvas::glyph_height) / 2, labels[static_cast<std::size_t>(r)]);
     const auto& row = rows[static_cast<std::size_t>(r)];
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      const data::image& img = row[i];
-      for (std::int64_t ch = 0; ch < img.channels; ++ch)
-        for (std::int64_t ty = 0; ty < tile_h; ++ty)
-          for (std::int64_t tx = 0; tx < tile_w; ++tx) tile.at(ch, ty, tx) = img.at(ch, ty / zoom, tx / zoom);
-      c.blit(tile, left + static_cast<std::int64_t>(i) * (tile_w + gap), y);
-    }
+    for (std::size_t i = 0; i < row.size(); ++i)
+      c.blit(row[i], left + static_cast<std::int64_t>(i) * (tile_w + gap), y, zoom);
   }
   return c;
 }
