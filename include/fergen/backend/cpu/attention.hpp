@@ -22,9 +22,7 @@ struct attention<cpu<T>> {
   using context_type = context<cpu<T>>;
   using result_type = attention_result<cpu<T>>;
 
-  static std::unique_ptr<T[]> scratch(std::int64_t count) {
-    return std::unique_ptr<T[]>(new T[static_cast<std::size_t>(std::max<std::int64_t>(count, 1))]);
-  }
+  static cpu_detail::scratch_buffer<T> scratch(std::int64_t count) { return cpu_detail::scratch_buffer<T>(count); }
 
   // Row-wise softmax of a T x T block in place, about each row's maximum.
   static void softmax_rows(T* s, std::int64_t rows) {
@@ -54,7 +52,7 @@ struct attention<cpu<T>> {
       const T* q = base + h * d * t;
       const T* k = base + (c + h * d) * t;
       const T* v = base + (2 * c + h * d) * t;
-      std::unique_ptr<T[]> own;
+      cpu_detail::scratch_buffer<T> own;
       T* w = nullptr;
       if (keep_weights) {
         w = r.weights.data() + task * t * t;

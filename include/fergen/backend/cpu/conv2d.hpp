@@ -108,8 +108,8 @@ void col2im(const T* col, const shape& xs, const conv2d_geometry& g, std::int64_
 }
 
 template <class T>
-std::unique_ptr<T[]> scratch(std::int64_t count) {
-  return std::unique_ptr<T[]>(new T[static_cast<std::size_t>(std::max<std::int64_t>(count, 1))]);
+cpu_detail::scratch_buffer<T> scratch(std::int64_t count) {
+  return cpu_detail::scratch_buffer<T>(count);
 }
 
 // Small feature maps (ResNet's last stages: 10x10, 5x5) would give per-image products only P columns wide,
@@ -283,7 +283,7 @@ struct conv2d<cpu<T>> {
     }
     // One accumulator per thread, summed at the end: images contribute to the same weight gradient.
     const int threads = thread_count();
-    std::vector<std::unique_ptr<T[]>> partial(static_cast<std::size_t>(threads));
+    std::vector<cpu_detail::scratch_buffer<T>> partial(static_cast<std::size_t>(threads));
     const auto plan = cpu_conv::plan::make(xs.n, p, 256);
     parallel_for(plan.tasks, [&](std::int64_t task) {
       const std::int64_t n = plan.image(task);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <fergen/backend/cpu/cpu.hpp>
+#include <fergen/backend/cpu/memory_pool.hpp>
 #include <fergen/core/error.hpp>
 #include <fergen/core/shape.hpp>
 #include <fergen/core/tensor.hpp>
@@ -24,7 +25,8 @@ class tensor<cpu<T>> {
  public:
   using backend = cpu<T>;
   using value_type = T;
-  using storage = xt::xtensor<T, 4>;
+  // Memory from the backend's pool (memory_pool.hpp): a training step's tensors reuse the previous step's.
+  using storage = xt::xtensor<T, 4, xt::layout_type::row_major, cpu_detail::pool_allocator<T>>;
 
   tensor() : tensor(uninitialized({0, 0, 0, 0})) {}
 

@@ -3,6 +3,7 @@
 
 #include <fergen/backend/conv2d.hpp>
 #include <fergen/backend/cpu/blas.hpp>
+#include <fergen/backend/cpu/memory_pool.hpp>
 #include <fergen/core/parallel.hpp>
 #include <fergen/core/shape.hpp>
 
@@ -34,8 +35,8 @@ inline bool applies(const conv2d_geometry& g, const shape& x, std::int64_t out_c
 // U[xi][k][c] = (G w[k][c] G^T)[xi], xi = 4 i + j over the 4x4 transformed tile. flip: use w[c][k] rotated by
 // 180 degrees (the data gradient of a convolution is the convolution of dy with that kernel).
 template <class T>
-std::vector<T> transform_weights(const T* w, std::int64_t k_count, std::int64_t c_count, bool flip) {
-  std::vector<T> u(static_cast<std::size_t>(16 * k_count * c_count));
+cpu_detail::scratch_buffer<T> transform_weights(const T* w, std::int64_t k_count, std::int64_t c_count, bool flip) {
+  cpu_detail::scratch_buffer<T> u(16 * k_count * c_count);
   const T half = T(0.5);
   for (std::int64_t k = 0; k < k_count; ++k) {
     for (std::int64_t c = 0; c < c_count; ++c) {
@@ -66,7 +67,7 @@ std::vector<T> transform_weights(const T* w, std::int64_t k_count, std::int64_t 
 // their zero padding into a buffer of 4 rows of 2 tiles_w + 2 values; B^T combines the 4 rows, then B combines
 // neighbouring columns (p = 2 t .. 2 t + 3 in the padded row for tile t).
 template <class T>
-void convolve(const T* x, const shape& xs, const std::vector<T>& u, std::int64_t k_count, const T* bias, T* y) {
+void convolve(const T* x, const shape& xs, const cpu_detail::scratch_buffer<T>& u, std::int64_t k_count, const T* bias, T* y) {
   const std::int64_t c_count = xs.c, h = xs.h, w = xs.w;
   const std::int64_t tiles_h = (h + 1) / 2, tiles_w = (w + 1) / 2, rows = xs.n * tiles_h;
   const std::int64_t padded = 2 * tiles_w + 2;  // input columns -1 .. 2 tiles_w
@@ -77,10 +78,10 @@ void convolve(const T* x, const shape& xs, const std::vector<T>& u, std::int64_t
   const std::int64_t chunks = (rows + rows_per_chunk - 1) / rows_per_chunk;
   const std::int64_t max_tiles = rows_per_chunk * tiles_w;
   const std::int64_t scratch_size = 16 * (c_count + k_count) * max_tiles + 4 * padded + 8 * tiles_w + 2 * padded;
-  std::vector<std::unique_ptr<T[]>> scratch(static_cast<std::size_t>(thread_count()));
+  std::vector<cpu_detail::scratch_buffer<T>> scratch(static_cast<std::size_t>(thread_count()));
   parallel_for(chunks, [&](std::int64_t index) {
     auto& buffer = scratch[static_cast<std::size_t>(thread_index())];
-    if (!buffer) buffer.reset(new T[static_cast<std::size_t>(scratch_size)]);
+    if (!buffer) buffer = cpu_detail::scratch_buffer<T>(scratch_size);
     const std::int64_t r0 = index * rows_per_chunk, r1 = std::min(rows, r0 + rows_per_chunk);
     const std::int64_t n_tiles = (r1 - r0) * tiles_w;
     T* v = buffer.get();                     // [16][C][n_tiles]
@@ -139,7 +140,7 @@ void convolve(const T* x, const shape& xs, const std::vector<T>& u, std::int64_t
     }
     // The 16 products: M_xi [K, tiles] = U_xi [K, C] V_xi [C, tiles].
     for (std::int64_t xi = 0; xi < 16; ++xi)
-      cpu_blas::gemm(false, false, k_count, n_tiles, c_count, T{1}, u.data() + xi * k_count * c_count, c_count,
+      cpu_blas::gemm(false, false, k_count, n_tiles, c_count, T{1}, u.get() + xi * k_count * c_count, c_count,
                      v + xi * vs, n_tiles, T{0}, m + xi * ms, n_tiles);
     // Output transform: s[i][q] = (A^T M)[i][q] over a tile row, then Y = s A into two output rows, cut at the
     // map's edge, plus the bias.
