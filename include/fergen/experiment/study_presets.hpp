@@ -40,6 +40,7 @@ struct classifier_settings {
   double warmup_epochs = 0;
   std::string schedule = "cosine";  // eval::lr_decay
   double freeze_fraction = 0.3;     // what the freeze30 configuration freezes
+  double dropout = 0.5;             // before the head (VGG's classifier, Inception's pool); torchvision's 0.5
 };
 
 struct study_preset {

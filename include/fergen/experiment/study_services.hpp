@@ -108,7 +108,7 @@ decltype(auto) with_study_backbone(const std::string& name, const service_option
                                    std::uint64_t seed, F&& f) {
   const models::backbone b = models::parse_backbone(name);
   return models::with_backbone<B>(
-      b, models::parse_backbone_size(o.classifier.size), {.num_classes = classes, .in_channels = o.classifier.in_channels},
+      b, models::parse_backbone_size(o.classifier.size), {.num_classes = classes, .in_channels = o.classifier.in_channels, .dropout = o.classifier.dropout},
       [&](auto& net) {
         if (o.pretrained.empty()) {
           nn::initialize(net, seed);
