@@ -14,6 +14,7 @@
 #include <fergen/data/leakage.hpp>
 #include <fergen/data/split.hpp>
 #include <fergen/eval/classification_metrics.hpp>
+#include <fergen/experiment/cas.hpp>
 #include <fergen/experiment/folds.hpp>
 #include <fergen/experiment/results_json.hpp>
 #include <fergen/experiment/study_plan.hpp>
@@ -97,8 +98,8 @@ inline std::string seconds_text(double s) {
 }  // namespace detail
 
 // Runs the plan on the real frames; writes results.json (after every finished cell, so an interrupted
-// run keeps what it did), results.csv and the sample grids (figures/) into `out`. The report is written by
-// experiment::write_report from what this returns.
+// run keeps what it did), results.csv, results_per_class.csv (the per-class CAS) and the sample grids (figures/)
+// into `out`. The report is written by experiment::write_report from what this returns.
 inline study_results run_study(const data::dataset& real, const study_plan& plan, const study_services& services,
                                const std::filesystem::path& out, study_results header) {
   namespace fs = std::filesystem;
@@ -330,22 +331,32 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
                                     : "tests on synthetic images made from the classifier's own training subjects";
             }
             results.trials_run.push_back(rec);
+            results.cas = compute_cas(results);
             write_results_json(out / "results.json", results);
+            // A synth-real row's CAS ratio, once its real-real twin has run (the plan's order usually has it first).
+            std::string cas_text;
+            if (set == setting::synth_real)
+              for (const auto& c : results.cas)
+                if (c.protocol == pname && c.backbone == backbone && c.config == rec.config && c.trial == trial && c.ratio)
+                  cas_text = str(", CAS ratio ", std::round(*c.ratio * 100) / 100, " (/ real-real ",
+                                 data::detail::percent(c.real_trained_accuracy), ")");
             ++cells_done;
             const double now = elapsed();
             cell_seconds += now - cell_start;
             const double eta = time_left();
             log(str("[", cells_done, "/", cells_total, "] ", pname, " trial ", trial, ": ", rec.setting, ", ", backbone,
                     ", ", rec.config, ": accuracy ", data::detail::percent(rec.accuracy), ", UF1 ",
-                    std::round(rec.uf1 * 1000) / 1000, ", UAR ", std::round(rec.uar * 1000) / 1000, " (",
+                    std::round(rec.uf1 * 1000) / 1000, ", UAR ", std::round(rec.uar * 1000) / 1000, cas_text, " (",
                     rec.test_images, " test images; ", detail::seconds_text(now - cell_start), "; elapsed ",
                     detail::seconds_text(now), ", about ", detail::seconds_text(eta), " left)",
                     rec.leaking ? " [leaks: " + rec.leak_reason + "]" : std::string()));
           }
     }
   }
+  results.cas = compute_cas(results);
   write_results_json(out / "results.json", results);
   write_results_csv(out / "results.csv", results);
+  write_results_per_class_csv(out / "results_per_class.csv", results);
   return results;
 }
 
