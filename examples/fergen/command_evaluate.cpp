@@ -16,9 +16,7 @@ void add_evaluate_command(CLI::App& app, std::function<int()>& run) {
       "evaluate", "Judge a synthetic set: train and test the backbones in the study's settings on real and "
                   "synthetic images, under a protocol");
   cmd->add_option("--preset", a->preset, "Defaults for the sizes: demo, paper, smoke")->capture_default_str();
-  add_source_options(cmd, a->source);
-  cmd->add_option("--real", a->source.folder, "Real frames as an image folder ROOT/<class>/*.png (same as --folder)")
-      ->check(CLI::ExistingDirectory);
+  add_source_options(cmd, a->source, "--real");
   cmd->add_option("--synthetic", a->synthetic, "Synthetic images, an image folder (`fergen generate --out`)")
       ->check(CLI::ExistingDirectory);
   add_grid_options(cmd, *a, true);

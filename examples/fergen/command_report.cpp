@@ -1,5 +1,5 @@
-// fergen report: rebuilds a study's report (tables.md, comparison.md, figures/, report.html) from its
-// results.json, without rerunning anything.
+// fergen report: rebuilds a study's report (results.csv, results_per_class.csv, tables.md, comparison.md, figures/,
+// report.html) from its results.json, without rerunning anything.
 #include "commands.hpp"
 
 #include <fergen/experiment/report.hpp>
@@ -26,6 +26,7 @@ void add_report_command(CLI::App& app, std::function<int()>& run) {
       require(std::filesystem::is_directory(folder), "report: --results ", folder.string(), " is not a folder");
       const experiment::study_results r = experiment::read_results_json(folder / "results.json");
       experiment::write_results_csv(folder / "results.csv", r);
+      experiment::write_results_per_class_csv(folder / "results_per_class.csv", r);
       const experiment::report_files files = experiment::write_report(folder, r);
       std::printf("report of %zu result rows (%s): %s\n  tables: %s\n  beside the published figures: %s\n",
                   r.trials_run.size(), r.preset.c_str(), files.html.string().c_str(), files.tables.string().c_str(),

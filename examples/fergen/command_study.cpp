@@ -18,9 +18,7 @@ void add_study_command(CLI::App& app, std::function<int()>& run) {
                "report, under the study's protocol and LOSO");
   cmd->add_option("--preset", a->preset, "demo (a 2-core CPU, minutes), paper (the study's sizes; a GPU), smoke")
       ->capture_default_str();
-  add_source_options(cmd, a->source);
-  cmd->add_option("--data", a->source.folder, "Real frames as an image folder ROOT/<class>/*.png (same as --folder)")
-      ->check(CLI::ExistingDirectory);
+  add_source_options(cmd, a->source, "--data");
   add_grid_options(cmd, *a, false);
   add_generator_options(cmd, *a);
   cmd->callback([a, cmd, &run] { run = [a, cmd] { return run_study_command(*a, cmd, false); }; });

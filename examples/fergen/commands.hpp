@@ -16,6 +16,7 @@ void add_forward_command(CLI::App& app, std::function<int()>& run);
 void add_train_diffusion_command(CLI::App& app, std::function<int()>& run);
 void add_generate_command(CLI::App& app, std::function<int()>& run);
 void add_evaluate_command(CLI::App& app, std::function<int()>& run);
+void add_judge_command(CLI::App& app, std::function<int()>& run);
 void add_study_command(CLI::App& app, std::function<int()>& run);
 void add_demo_command(CLI::App& app, std::function<int()>& run);
 

@@ -117,17 +117,54 @@ inline data::dataset load_source(const dataset_arguments& a) {
   return ds;
 }
 
+// A dataset loaded elsewhere (a synthetic folder, a held-out set) with its classes put in the real set's order. A
+// class the real set lacks is an error naming `what` (the option and its value): there would be nothing to test
+// it against.
+inline data::dataset relabelled_like(const data::dataset& given, const data::dataset& real, const std::string& what) {
+  std::string known;
+  for (const auto& n : real.class_names()) known += (known.empty() ? "" : ", ") + n;
+  for (const auto& n : given.class_names()) {
+    bool found = false;
+    for (const auto& m : real.class_names()) found = found || m == n;
+    require(found, what, ": class '", n, "' is not a class of the real data (", known, ")");
+  }
+  data::dataset out(real.class_names());
+  for (const auto& s : given) {
+    data::sample copy = s;
+    copy.label = real.label_of(given.class_names()[static_cast<std::size_t>(s.label)]);
+    out.add(std::move(copy));
+  }
+  return out;
+}
+
+// Synthetic images made elsewhere (`fergen generate --out`: FOLDER/<class>/*.png, its manifest.csv beside the class
+// folders is not read), gray, at size x size (0 keeps the files' size), in the real set's class order.
+inline data::dataset load_synthetic_folder(const std::string& folder, const data::dataset& real, std::int64_t size) {
+  data::image_folder_options o;
+  o.root = folder;
+  o.color = data::color_mode::gray;
+  o.height = o.width = size;
+  return relabelled_like(data::load_image_folder(o), real, "--synthetic " + folder);
+}
+
 // The options that choose a data source and shape its frames, shared by every subcommand that reads data.
-inline void add_source_options(CLI::App* cmd, dataset_arguments& a) {
+// folder_aliases: other names of --folder in this command ("--real"), so that --manifest, which needs the
+// folder, works with them too.
+inline void add_source_options(CLI::App* cmd, dataset_arguments& a, const std::string& folder_aliases = "") {
   auto* casme2 = cmd->add_option("--casme2", a.casme2, "CASME II tree (CASME2_RAW_selected or Cropped)")
                      ->check(CLI::ExistingDirectory);
   auto* coding = cmd->add_option("--coding", a.coding, "CASME II coding sheet (.xlsx or a .csv export)")
                      ->check(CLI::ExistingFile);
   casme2->needs(coding);
   coding->needs(casme2);
-  auto* folder = cmd->add_option("--folder", a.folder, "Image folder: ROOT/<class>/*.png|jpg")
+  // The alias first: CLI11 names an option by its first long name in its messages ("--real: Directory does not
+  // exist"), and a command's alias is what its users type.
+  auto* folder = cmd->add_option(folder_aliases.empty() ? std::string("--folder") : folder_aliases + ",--folder",
+                                 a.folder, "Image folder: ROOT/<class>/*.png|jpg")
                      ->check(CLI::ExistingDirectory);
-  cmd->add_option("--manifest", a.manifest, "With --folder: CSV with columns file, subject, clip[, frame]")
+  cmd->add_option("--manifest", a.manifest,
+                  "With " + (folder_aliases.empty() ? std::string("--folder") : folder_aliases) +
+                      ": CSV with columns file, subject, clip[, frame]")
       ->check(CLI::ExistingFile)
       ->needs(folder);
   auto* procedural = cmd->add_flag("--procedural", a.procedural, "The built-in procedural faces (no download)");

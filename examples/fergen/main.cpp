@@ -7,6 +7,8 @@
 //   fergen train-diffusion ...   train the class-conditional diffusion UNet (checkpoint + sample grids)
 //   fergen generate ...   sample a synthetic dataset from a checkpoint into an image folder
 //   fergen evaluate ...   judge a synthetic set with the backbones in the study's settings, under a protocol
+//   fergen judge ...      judge one synthetic set quickly: its CAS ratio (synthetic- / real-trained accuracy on
+//                         real frames), per class, with FID/KID, precision/recall and memorisation
 //   fergen study ...      the whole study in one go (data -> diffusion -> synthetic set -> backbones -> report)
 //   fergen demo           the study on the built-in procedural faces, sized for a 2-core CPU
 //
@@ -38,6 +40,7 @@ int main(int argc, char** argv) {
   fergen::tool::add_train_diffusion_command(app, run);
   fergen::tool::add_generate_command(app, run);
   fergen::tool::add_evaluate_command(app, run);
+  fergen::tool::add_judge_command(app, run);
   fergen::tool::add_study_command(app, run);
   fergen::tool::add_demo_command(app, run);
 

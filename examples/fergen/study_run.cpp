@@ -5,7 +5,6 @@
 #include "study_run_on.hpp"
 
 #include <fergen/core/parallel.hpp>
-#include <fergen/data/image_folder.hpp>
 #include <fergen/experiment/report.hpp>
 #include <fergen/experiment/study_runner.hpp>
 #include <fergen/experiment/study_services.hpp>
@@ -17,34 +16,6 @@
 #include <string>
 
 namespace fergen::tool {
-namespace {
-
-// A synthetic set made elsewhere (`fergen generate`), with its classes put in the real set's order. A class
-// the real set lacks is an error: there would be nothing to test it against.
-data::dataset load_synthetic(const std::string& folder, const data::dataset& real, std::int64_t size) {
-  data::image_folder_options o;
-  o.root = folder;
-  o.color = data::color_mode::gray;
-  o.height = o.width = size;
-  const data::dataset given = data::load_image_folder(o);
-  std::string known;
-  for (const auto& n : real.class_names()) known += (known.empty() ? "" : ", ") + n;
-  for (const auto& n : given.class_names()) {
-    bool found = false;
-    for (const auto& m : real.class_names()) found = found || m == n;
-    require(found, "--synthetic ", folder, ": class '", n, "' is not a class of the real data (", known, ")");
-  }
-  data::dataset out(real.class_names());
-  for (const auto& s : given) {
-    data::sample copy = s;
-    copy.label = real.label_of(given.class_names()[static_cast<std::size_t>(s.label)]);
-    out.add(std::move(copy));
-  }
-  return out;
-}
-
-// From parsed arguments to a report: resolve, check, load, run.
-}  // namespace
 
 int run_study_command(study_arguments& a, const CLI::App* cmd, bool evaluate) {
   const auto start = std::chrono::steady_clock::now();
@@ -91,7 +62,7 @@ int run_study_command(study_arguments& a, const CLI::App* cmd, bool evaluate) {
   experiment::check_service_options(so, p.plan, real.class_count());
   std::optional<data::dataset> synthetic;
   if (!a.synthetic.empty()) {
-    synthetic = load_synthetic(a.synthetic, real, p.generator.image_size);
+    synthetic = load_synthetic_folder(a.synthetic, real, p.generator.image_size);
     std::printf("synthetic data: %s: ", a.synthetic.c_str());
     print_summary(*synthetic);
   }

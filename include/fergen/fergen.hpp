@@ -53,7 +53,7 @@
 #include <fergen/eval/memorization.hpp>
 #include <fergen/eval/pixel_features.hpp>
 
-// report and experiment: the study's grid, runner, results and report
+// report and experiment: the study's grid, runner, results and report; the judge of one synthetic set
 #include <fergen/report/base64.hpp>
 #include <fergen/report/canvas.hpp>
 #include <fergen/report/class_grid_figure.hpp>
@@ -62,7 +62,11 @@
 #include <fergen/report/markdown.hpp>
 #include <fergen/report/svg_chart.hpp>
 #include <fergen/experiment/aggregate.hpp>
+#include <fergen/experiment/cas.hpp>
 #include <fergen/experiment/folds.hpp>
+#include <fergen/experiment/judge.hpp>
+#include <fergen/experiment/judge_json.hpp>
+#include <fergen/experiment/judge_services.hpp>
 #include <fergen/experiment/published_results.hpp>
 #include <fergen/experiment/report.hpp>
 #include <fergen/experiment/results_json.hpp>
@@ -72,3 +76,4 @@
 #include <fergen/experiment/study_results.hpp>
 #include <fergen/experiment/study_runner.hpp>
 #include <fergen/experiment/study_services.hpp>
+#include <fergen/experiment/synthetic_quality.hpp>

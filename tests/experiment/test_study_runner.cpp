@@ -9,6 +9,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -266,4 +267,67 @@ TEST_CASE("generator folds: LOSO's folds share generators, each blind to the tes
     }
   plan.generator_folds = 1;
   CHECK(testing::contains(testing::error_of([&] { plan.validate(); }), "--generator-folds must be 0"));
+}
+
+TEST_CASE("the CAS of every synth-real row: results.json, results.csv and results_per_class.csv, hand-computed") {
+  // A stand-in whose answers are known: trained on real frames it is always right; trained on synthetic images it
+  // always answers the first class. So real-real scores 1, synth-real the share of the first class among the
+  // real test frames, and per class the recall ratio is 1 for the first class and 0 for every other.
+  recording_services recorder;
+  study_services services = recorder.services();
+  services.train_and_test = [](const classifier_request& r) {
+    const bool synthetic = testing::contains(r.label, "trained on synthetic");
+    classifier_result out;
+    for (const data::dataset* test : r.tests) {
+      out.predictions.emplace_back();
+      for (const auto& s : *test) out.predictions.back().push_back(synthetic ? 0 : s.label);
+    }
+    return out;
+  };
+  const auto out = std::filesystem::temp_directory_path() / "fergen-test-study-runner-cas";
+  std::filesystem::remove_all(out);
+  study_plan plan;
+  plan.backbones = {"resnet50"};
+  plan.protocols = {protocol::random, protocol::loso};
+  plan.trials = 2;
+  plan.seed = 3;
+  const study_results r = run_study(faces(), plan, services, out, {});
+  REQUIRE(r.cas.size() == 2 * 2);  // protocols x trials, one backbone and configuration
+  const auto counts = faces().class_counts();
+  const double first_share = static_cast<double>(counts[0]) / static_cast<double>(faces().size());
+  for (const auto& c : r.cas) {
+    CAPTURE(c.protocol);
+    CHECK(c.real_trained_accuracy == 1.0);
+    std::int64_t test = 0;
+    for (const auto& k : c.classes) test += k.test_images;
+    // LOSO tests every real frame once; the random split a fifth of them, drawn per trial.
+    if (c.protocol == "loso") {
+      CHECK(test == faces().size());
+      CHECK(c.classes[0].test_images == counts[0]);
+      CHECK(*c.ratio == doctest::Approx(first_share));
+    } else {
+      CHECK(test == static_cast<std::int64_t>(std::ceil(0.2 * static_cast<double>(faces().size()))));
+      CHECK(*c.ratio == doctest::Approx(static_cast<double>(c.classes[0].test_images) / static_cast<double>(test)));
+    }
+    CHECK(*c.ratio == doctest::Approx(c.synthetic_trained_accuracy));
+    for (std::size_t k = 0; k < c.classes.size(); ++k) {
+      if (c.classes[k].test_images == 0) continue;
+      CHECK(*c.classes[k].real_trained_recall == 1.0);
+      CHECK(*c.classes[k].synthetic_trained_recall == (k == 0 ? 1.0 : 0.0));
+      CHECK(*c.classes[k].ratio == (k == 0 ? 1.0 : 0.0));
+    }
+  }
+  // The files say the same.
+  CHECK(read_results_json(out / "results.json").cas.size() == 4);
+  const auto csv = data::read_csv(out / "results.csv");
+  REQUIRE(csv[0].back() == "cas_ratio");
+  std::int64_t with_cas = 0;
+  for (std::size_t i = 1; i < csv.size(); ++i) {
+    CHECK(csv[i].back().empty() == (csv[i][1] != "synth-real"));
+    if (csv[i][0] == "loso" && csv[i][1] == "synth-real") CHECK(std::stod(csv[i].back()) == doctest::Approx(first_share).epsilon(1e-5));
+    with_cas += !csv[i].back().empty();
+  }
+  CHECK(with_cas == 4);
+  const auto per_class = data::read_csv(out / "results_per_class.csv");
+  CHECK(per_class.size() == 1 + 4 * static_cast<std::size_t>(faces().class_count()));
 }

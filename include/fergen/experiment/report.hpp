@@ -8,6 +8,7 @@
 
 #include <fergen/core/error.hpp>
 #include <fergen/experiment/aggregate.hpp>
+#include <fergen/experiment/cas.hpp>
 #include <fergen/experiment/published_results.hpp>
 #include <fergen/experiment/results_json.hpp>
 #include <fergen/experiment/study_axes.hpp>
@@ -107,28 +108,86 @@ inline std::optional<std::string> honest_protocol(const study_results& r) {
   return std::nullopt;
 }
 
+// What the CAS columns are, said where they appear.
+inline constexpr const char* cas_definition =
+    "CAS ratio = synth-real / real-real accuracy, same backbone, configuration and protocol (the Classification "
+    "Accuracy Score of Ravuri & Vinyals 2019: a classifier trained on synthetic images only, tested on the real "
+    "frames the real-trained one is tested on); per trial against the same trial, and of the means over trials";
+
+inline const cas_cell* find_cas(const std::vector<cas_cell>& cells, const std::string& protocol,
+                                const std::string& backbone, const std::string& config) {
+  for (const auto& c : cells)
+    if (c.protocol == protocol && c.backbone == backbone && c.config == config) return &c;
+  return nullptr;
+}
+
+// "0.52, 0.61" (n/a where the real-real row scored 0).
+inline std::string trial_ratios_text(const cas_cell& c) {
+  std::string out;
+  for (const auto& v : c.trial_ratios) out += (out.empty() ? "" : ", ") + optional_fixed(v, 2);
+  return out;
+}
+
+// "CAS ratio (mean over backbones): 0.71 random, 0.64 loso", for one configuration; empty without any CAS.
+inline std::string cas_summary_line(const std::vector<cas_cell>& cells, const std::vector<std::string>& protocols,
+                                    const std::string& config) {
+  std::string parts;
+  for (const auto& p : protocols)
+    if (const auto v = mean_cas_over_backbones(cells, p, config)) parts += (parts.empty() ? "" : ", ") + fixed(*v, 2) + " " + p;
+  return parts.empty() ? std::string() : "CAS ratio (mean over backbones, " + config + "): " + parts;
+}
+
+// The per-class CAS of one protocol and configuration: a row per backbone and class, recalls of the confusions
+// summed over trials.
+inline std::vector<std::vector<std::string>> cas_class_rows(const std::vector<cas_cell>& cells,
+                                                            const std::vector<std::string>& backbones,
+                                                            const std::string& protocol, const std::string& config) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& backbone : backbones)
+    if (const cas_cell* c = find_cas(cells, protocol, backbone, config))
+      for (const auto& k : c->classes)
+        rows.push_back({backbone, k.class_name, std::to_string(k.test_images),
+                        k.real_trained_recall ? percent(*k.real_trained_recall) : "n/a",
+                        k.synthetic_trained_recall ? percent(*k.synthetic_trained_recall) : "n/a",
+                        optional_fixed(k.ratio, 2)});
+  return rows;
+}
+inline const std::vector<std::string>& cas_class_header() {
+  static const std::vector<std::string> h{"model", "class", "real test frames (all trials)", "real-trained recall %",
+                                          "synthetic-trained recall %", "ratio"};
+  return h;
+}
+
 }  // namespace detail
 
 // One table per protocol x configuration x setting, rows = backbones, as the study prints them (per-trial
 // accuracy in %, the average), plus the spread, UF1, UAR and whether the row leaks.
 inline std::string study_tables_markdown(const study_results& r) {
   const auto cells = summarize(r);
+  const auto cas = summarize_cas(r);
+  const auto protocols = detail::protocols_of(r);
   const auto settings = detail::present(r, all_settings, &trial_record::setting);
   const auto configs = detail::present(r, all_configurations, &trial_record::config);
   std::ostringstream md;
   md << "# fergen study: tables\n\nAccuracies in %, one column per trial; mean +- sample standard deviation over "
         "trials; UF1 (unweighted F1) and UAR (unweighted average recall) averaged over trials. Under a "
         "subject-independent protocol each trial pools the predictions of every fold.\n";
-  for (const auto& protocol : detail::protocols_of(r)) {
+  for (const auto& protocol : protocols) {
     md << "\n## Protocol `" << protocol << "`: " << describe(parse_protocol(protocol)) << "\n";
     for (const auto& config : configs)
       for (const auto& setting : settings) {
         const int table = published_table(parse_setting(setting), parse_configuration(config));
         md << "\n### " << setting << ", " << config << " (the study's Table " << table << "; protocol " << protocol
            << ")\n\n";
+        const bool with_cas = setting == "synth-real" && !cas.empty();
         std::vector<std::string> header{"model"};
         for (std::int64_t t = 1; t <= r.trials; ++t) header.push_back("trial " + std::to_string(t));
-        for (const char* h : {"mean +- std", "UF1", "UAR", "protocol", "leaks?"}) header.emplace_back(h);
+        for (const char* h : {"mean +- std", "UF1", "UAR"}) header.emplace_back(h);
+        if (with_cas) {
+          header.emplace_back("CAS ratio per trial");
+          header.emplace_back("CAS ratio of the means");
+        }
+        for (const char* h : {"protocol", "leaks?"}) header.emplace_back(h);
         std::vector<std::vector<std::string>> rows;
         for (const auto& backbone : detail::backbones_of(r)) {
           const cell_summary* c = detail::find_cell(cells, {protocol, setting, backbone, config});
@@ -141,12 +200,29 @@ inline std::string study_tables_markdown(const study_results& r) {
           row.push_back(detail::percent(c->mean_accuracy) + " +- " + detail::percent(c->std_accuracy));
           row.push_back(detail::fixed(c->mean_uf1));
           row.push_back(detail::fixed(c->mean_uar));
+          if (with_cas) {
+            const cas_cell* k = detail::find_cas(cas, protocol, backbone, config);
+            row.push_back(k ? detail::trial_ratios_text(*k) : "n/a (no real-real row)");
+            row.push_back(k ? detail::optional_fixed(k->ratio_of_means, 2) : "n/a");
+          }
           row.push_back(protocol);
           row.push_back(c->leaking ? "yes: " + c->leak_reason : "no");
           rows.push_back(std::move(row));
         }
+        if (with_cas) md << detail::cas_definition << ".\n\n";
         md << report::markdown_table(header, rows);
+        if (with_cas)
+          if (const auto line = detail::cas_summary_line(cas, protocols, config); !line.empty()) md << "\n" << line << "\n";
       }
+    // The per-class CAS: which expressions the synthetic set teaches and which it does not.
+    for (const auto& config : configs) {
+      const auto rows = detail::cas_class_rows(cas, detail::backbones_of(r), protocol, config);
+      if (rows.empty()) continue;
+      md << "\n### Per-class CAS, " << config << " (protocol " << protocol
+         << ")\n\nRecall on the real test frames of the classifier trained on real frames (real-real) and of the one "
+            "trained on synthetic images (synth-real), and their ratio; confusions summed over trials.\n\n"
+         << report::markdown_table(detail::cas_class_header(), rows);
+    }
   }
   return md.str();
 }
@@ -213,6 +289,7 @@ inline report_files write_report(const std::filesystem::path& folder, const stud
   const auto configs = detail::present(r, all_configurations, &trial_record::config);
   const auto backbones = detail::backbones_of(r);
   const auto honest = detail::honest_protocol(r);
+  const auto cas = summarize_cas(r);
 
   files.tables = folder / "tables.md";
   detail::write_text(files.tables, study_tables_markdown(r));
@@ -292,9 +369,15 @@ inline report_files write_report(const std::filesystem::path& folder, const stud
     for (const auto& config : configs)
       for (const auto& setting : settings) {
         const int table = published_table(parse_setting(setting), parse_configuration(config));
+        const bool with_cas = setting == "synth-real" && !cas.empty();
         std::vector<std::string> header{"model"};
         for (std::int64_t t = 1; t <= r.trials; ++t) header.push_back("trial " + std::to_string(t));
-        for (const char* x : {"mean +- std", "UF1", "UAR", "test images", "protocol", "leaks?"}) header.emplace_back(x);
+        for (const char* x : {"mean +- std", "UF1", "UAR", "test images"}) header.emplace_back(x);
+        if (with_cas) {
+          header.emplace_back("CAS ratio per trial");
+          header.emplace_back("CAS ratio of the means");
+        }
+        for (const char* x : {"protocol", "leaks?"}) header.emplace_back(x);
         std::vector<std::vector<std::string>> rows;
         for (const auto& backbone : backbones) {
           const cell_summary* c = detail::find_cell(cells, {protocol, setting, backbone, config});
@@ -308,6 +391,11 @@ inline report_files write_report(const std::filesystem::path& folder, const stud
           row.push_back(detail::fixed(c->mean_uf1));
           row.push_back(detail::fixed(c->mean_uar));
           row.push_back(std::to_string(c->test_images));
+          if (with_cas) {
+            const cas_cell* k = detail::find_cas(cas, protocol, backbone, config);
+            row.push_back(k ? detail::trial_ratios_text(*k) : "n/a (no real-real row)");
+            row.push_back(k ? detail::optional_fixed(k->ratio_of_means, 2) : "n/a");
+          }
           row.push_back(protocol);
           row.push_back(c->leaking ? "yes: " + c->leak_reason : "no");
           rows.push_back(row);
@@ -315,9 +403,22 @@ inline report_files write_report(const std::filesystem::path& folder, const stud
         if (rows.empty()) continue;
         h << "<p><b>" << report::escape_html(setting) << ", " << report::escape_html(config) << "</b> ("
           << report::escape_html(std::string(describe(parse_setting(setting)))) << "; the study's Table " << table
-          << ")</p>\n"
-          << report::html_table(header, rows);
+          << ")</p>\n";
+        if (with_cas) h << "<p>" << report::escape_html(detail::cas_definition) << ".</p>\n";
+        h << report::html_table(header, rows);
+        if (with_cas)
+          if (const auto line = detail::cas_summary_line(cas, protocols, config); !line.empty())
+            h << "<p class=\"note\"><b>" << report::escape_html(line) << "</b></p>\n";
       }
+    for (const auto& config : configs) {
+      const auto rows = detail::cas_class_rows(cas, backbones, protocol, config);
+      if (rows.empty()) continue;
+      h << "<p><b>Per-class CAS, " << report::escape_html(config) << "</b> (protocol "
+        << report::escape_html(protocol)
+        << "): recall on the real test frames of the classifier trained on real frames (real-real) and of the one "
+           "trained on synthetic images (synth-real), and their ratio; confusions summed over trials.</p>\n"
+        << report::html_table(detail::cas_class_header(), rows);
+    }
   }
 
   h << "<h2>Beside the published figures</h2>\n<p>The study's averages (its Tables 3-14, frame-level random 80/20 on "
@@ -438,7 +539,7 @@ inline report_files write_report(const std::filesystem::path& folder, const stud
     for (const auto& w : r.warnings) h << "<li class=\"leak\">" << report::escape_html(w) << "</li>";
     h << "</ul>\n";
   }
-  h << "<p>Files: results.json, results.csv, tables.md, comparison.md, figures/. Rebuild this page with <code>fergen "
+  h << "<p>Files: results.json, results.csv, results_per_class.csv, tables.md, comparison.md, figures/. Rebuild this page with <code>fergen "
        "report --results "
     << report::escape_html(folder.filename().string()) << "</code>.</p>\n";
   // Marks the page once every image has decoded, for the headless-browser test (and for readers' curiosity).

@@ -3,10 +3,14 @@
 // results.json holds everything the report is built from and nothing that varies between runs of the same
 // seed (no clock times, no host names), so two runs with one seed give byte-identical files on one machine
 // and thread count. Reading is strict: a missing or mistyped field is an error naming the field and file.
+//
+// Schemas: fergen-study-results/2 added `cas` (the CAS of every synth-real row, experiment/cas.hpp); a /1 file
+// is still read, its CAS computed from the confusions it holds, so old runs keep their reports.
 #pragma once
 
 #include <fergen/core/error.hpp>
 #include <fergen/data/csv.hpp>
+#include <fergen/experiment/cas.hpp>
 #include <fergen/experiment/study_results.hpp>
 
 #include <nlohmann/json.hpp>
@@ -26,6 +30,9 @@ namespace detail {
 using json = nlohmann::ordered_json;  // keeps the fields in the order written: readable, stable diffs
 
 inline json optional_number(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+
+inline constexpr const char* results_schema_v1 = "fergen-study-results/1";
+inline constexpr const char* results_schema = "fergen-study-results/2";
 
 // Reading with the path of the field in every message ("trials[3].accuracy").
 class reader {
@@ -147,6 +154,24 @@ inline detail::json to_json(const study_results& r) {
                                    {"synthetic_counts", g.synthetic_counts},
                                    {"sample_grid", g.sample_grid}});
   }
+  j["cas"] = json::array();
+  for (const auto& c : r.cas) {
+    json classes = json::array();
+    for (const auto& k : c.classes)
+      classes.push_back(json{{"class", k.class_name},
+                             {"test_images", k.test_images},
+                             {"real_trained_recall", detail::optional_number(k.real_trained_recall)},
+                             {"synthetic_trained_recall", detail::optional_number(k.synthetic_trained_recall)},
+                             {"ratio", detail::optional_number(k.ratio)}});
+    j["cas"].push_back(json{{"protocol", c.protocol},
+                            {"backbone", c.backbone},
+                            {"config", c.config},
+                            {"trial", c.trial},
+                            {"real_trained_accuracy", c.real_trained_accuracy},
+                            {"synthetic_trained_accuracy", c.synthetic_trained_accuracy},
+                            {"ratio", detail::optional_number(c.ratio)},
+                            {"classes", classes}});
+  }
   j["warnings"] = r.warnings;
   return j;
 }
@@ -156,8 +181,8 @@ inline study_results study_results_from_json(const detail::json& j, const std::s
   study_results r;
   try {
     r.schema = top.get<std::string>("schema");
-    require(r.schema == "fergen-study-results/1", "schema '", r.schema,
-            "' is not one this version reads (fergen-study-results/1)");
+    require(r.schema == detail::results_schema || r.schema == detail::results_schema_v1, "schema '", r.schema,
+            "' is not one this version reads (", detail::results_schema, ", ", detail::results_schema_v1, ")");
     r.fergen_version = top.get<std::string>("fergen_version");
     r.preset = top.get<std::string>("preset");
     r.data_source = top.get<std::string>("data_source");
@@ -227,6 +252,28 @@ inline study_results study_results_from_json(const detail::json& j, const std::s
       x.sample_grid = g.get<std::string>("sample_grid");
       return x;
     });
+    if (r.schema == detail::results_schema_v1) {
+      // Written before the CAS was recorded: computed from the rows' confusions, and the file read as /2.
+      r.cas = compute_cas(r);
+      r.schema = detail::results_schema;
+    } else {
+      r.cas = top.list("cas", [](const detail::reader& c) {
+        cas_record x;
+        x.protocol = c.get<std::string>("protocol");
+        x.backbone = c.get<std::string>("backbone");
+        x.config = c.get<std::string>("config");
+        x.trial = c.get<std::int64_t>("trial");
+        x.real_trained_accuracy = c.get<double>("real_trained_accuracy");
+        x.synthetic_trained_accuracy = c.get<double>("synthetic_trained_accuracy");
+        x.ratio = c.optional("ratio");
+        x.classes = c.list("classes", [](const detail::reader& k) {
+          return class_cas{k.get<std::string>("class"), k.get<std::int64_t>("test_images"),
+                           k.optional("real_trained_recall"), k.optional("synthetic_trained_recall"),
+                           k.optional("ratio")};
+        });
+        return x;
+      });
+    }
     r.warnings = top.get<std::vector<std::string>>("warnings");
   } catch (const error& e) {
     fail(origin, ": ", e.what());
@@ -255,23 +302,52 @@ inline study_results read_results_json(const std::filesystem::path& file) {
   return study_results_from_json(j, file.string());
 }
 
-// One row per protocol x setting x backbone x configuration x trial (the schema README documents).
+namespace detail {
+
+inline std::string csv_number(double v) {
+  std::ostringstream s;
+  s.precision(6);
+  s << v;
+  return s.str();
+}
+inline std::string csv_optional(const std::optional<double>& v) { return v ? csv_number(*v) : std::string(); }
+
+}  // namespace detail
+
+// One row per protocol x setting x backbone x configuration x trial (the schema README documents). cas_ratio:
+// synth-real rows only (their accuracy / the real-real row's of the same protocol, backbone, configuration and
+// trial); empty elsewhere.
 inline void write_results_csv(const std::filesystem::path& file, const study_results& r) {
-  auto number = [](double v) {
-    std::ostringstream s;
-    s.precision(6);
-    s << v;
-    return s.str();
-  };
-  auto optional = [&](const std::optional<double>& v) { return v ? number(*v) : std::string(); };
   data::csv_rows rows{{"protocol", "setting", "backbone", "config", "trial", "accuracy", "uf1", "uar", "train_images",
                        "test_images", "folds", "clip_overlap", "subject_overlap", "generator_saw_test_subjects",
-                       "leaking", "leak_reason"}};
+                       "leaking", "leak_reason", "cas_ratio"}};
+  auto cas_of = [&](const trial_record& t) -> std::optional<double> {
+    if (t.setting != "synth-real") return std::nullopt;
+    for (const auto& c : r.cas)
+      if (c.protocol == t.protocol && c.backbone == t.backbone && c.config == t.config && c.trial == t.trial)
+        return c.ratio;
+    return std::nullopt;
+  };
   for (const auto& t : r.trials_run)
-    rows.push_back({t.protocol, t.setting, t.backbone, t.config, std::to_string(t.trial), number(t.accuracy),
-                    number(t.uf1), number(t.uar), std::to_string(t.train_images), std::to_string(t.test_images),
-                    std::to_string(t.folds.size()), optional(t.clip_overlap), optional(t.subject_overlap),
-                    t.generator_saw_test_subjects ? "true" : "false", t.leaking ? "true" : "false", t.leak_reason});
+    rows.push_back({t.protocol, t.setting, t.backbone, t.config, std::to_string(t.trial), detail::csv_number(t.accuracy),
+                    detail::csv_number(t.uf1), detail::csv_number(t.uar), std::to_string(t.train_images),
+                    std::to_string(t.test_images), std::to_string(t.folds.size()), detail::csv_optional(t.clip_overlap),
+                    detail::csv_optional(t.subject_overlap), t.generator_saw_test_subjects ? "true" : "false",
+                    t.leaking ? "true" : "false", t.leak_reason, detail::csv_optional(cas_of(t))});
+  data::write_csv(file, rows);
+}
+
+// The per-class CAS: one row per synth-real row (protocol x backbone x configuration x trial) and class: the real
+// test frames of the class, the recall of the real-trained classifier (the real-real row's) and of the
+// synthetic-trained one (the synth-real row's) on them, and their ratio (empty where a recall is undefined).
+inline void write_results_per_class_csv(const std::filesystem::path& file, const study_results& r) {
+  data::csv_rows rows{{"protocol", "backbone", "config", "trial", "class", "test_images", "real_trained_recall",
+                       "synthetic_trained_recall", "cas_ratio"}};
+  for (const auto& c : r.cas)
+    for (const auto& k : c.classes)
+      rows.push_back({c.protocol, c.backbone, c.config, std::to_string(c.trial), k.class_name,
+                      std::to_string(k.test_images), detail::csv_optional(k.real_trained_recall),
+                      detail::csv_optional(k.synthetic_trained_recall), detail::csv_optional(k.ratio)});
   data::write_csv(file, rows);
 }
 

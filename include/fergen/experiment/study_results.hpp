@@ -70,6 +70,28 @@ struct quality_record {
   std::optional<double> memorization_rate;  // in pixel space, against the generator's training frames
 };
 
+// The Classification Accuracy Score (CAS, Ravuri & Vinyals 2019) of one class: the recall of a classifier
+// trained on synthetic images beside the recall of the same classifier trained on real frames, both on the same
+// real test frames (recall = the confusion's diagonal / its row sum).
+struct class_cas {
+  std::string class_name;
+  std::int64_t test_images = 0;                    // real test frames of the class
+  std::optional<double> real_trained_recall;       // absent when the class has no test frame
+  std::optional<double> synthetic_trained_recall;
+  std::optional<double> ratio;  // synthetic-trained / real-trained recall; absent when the latter is 0 or absent
+};
+
+// The CAS of one synth-real row: its accuracy against the real-real row of the same protocol, backbone,
+// configuration and trial (the same real test frames, the same classifier recipe, trained on real frames).
+struct cas_record {
+  std::string protocol, backbone, config;
+  std::int64_t trial = 1;
+  double real_trained_accuracy = 0;       // the real-real row's
+  double synthetic_trained_accuracy = 0;  // the synth-real row's
+  std::optional<double> ratio;            // synthetic / real; absent when the real-real accuracy is 0
+  std::vector<class_cas> classes;
+};
+
 // One trained generator: per protocol and fold, trained on that fold's real training frames.
 struct generator_record {
   std::string protocol;
@@ -83,7 +105,7 @@ struct generator_record {
 };
 
 struct study_results {
-  std::string schema = "fergen-study-results/1";
+  std::string schema = "fergen-study-results/2";  // /2 added `cas`; /1 files are read with it computed
   std::string fergen_version;
   std::string preset;        // demo, paper, smoke, or "custom"
   std::string data_source;   // what the real frames are, in words
@@ -99,6 +121,7 @@ struct study_results {
   std::vector<trial_record> trials_run;
   std::vector<quality_record> quality;
   std::vector<generator_record> generators;
+  std::vector<cas_record> cas;  // one per synth-real row that has its real-real twin (experiment/cas.hpp)
   std::vector<std::string> warnings;
 };
 

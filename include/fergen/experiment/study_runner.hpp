@@ -14,16 +14,12 @@
 #include <fergen/data/leakage.hpp>
 #include <fergen/data/split.hpp>
 #include <fergen/eval/classification_metrics.hpp>
-#include <fergen/eval/feature_matrix.hpp>
-#include <fergen/eval/frechet_distance.hpp>
-#include <fergen/eval/kernel_distance.hpp>
-#include <fergen/eval/manifold_precision_recall.hpp>
-#include <fergen/eval/memorization.hpp>
-#include <fergen/eval/pixel_features.hpp>
+#include <fergen/experiment/cas.hpp>
 #include <fergen/experiment/folds.hpp>
 #include <fergen/experiment/results_json.hpp>
 #include <fergen/experiment/study_plan.hpp>
 #include <fergen/experiment/study_results.hpp>
+#include <fergen/experiment/synthetic_quality.hpp>
 
 #include <cctype>
 #include <chrono>
@@ -67,14 +63,6 @@ struct classifier_result {
   std::vector<epoch_record> history;
 };
 
-// Features for the quality metrics, in a space learnt from the real training frames (e.g. the penultimate
-// layer of a classifier trained on them), for both sets; feature_space says which space that is.
-struct quality_features {
-  eval::feature_matrix real;
-  eval::feature_matrix synthetic;
-  std::string feature_space;
-};
-
 struct study_services {
   std::function<generated_set(const data::dataset& train, const std::string& label, std::uint64_t seed)> train_generator;
   std::function<classifier_result(const classifier_request&)> train_and_test;
@@ -107,18 +95,11 @@ inline std::string seconds_text(double s) {
   return b;
 }
 
-inline std::vector<std::int64_t> indices_of_label(const data::dataset& ds, std::int64_t label) {
-  std::vector<std::int64_t> out;
-  for (std::int64_t i = 0; i < ds.size(); ++i)
-    if (ds[i].label == label) out.push_back(i);
-  return out;
-}
-
 }  // namespace detail
 
 // Runs the plan on the real frames; writes results.json (after every finished cell, so an interrupted
-// run keeps what it did), results.csv and the sample grids (figures/) into `out`. The report is written by
-// experiment::write_report from what this returns.
+// run keeps what it did), results.csv, results_per_class.csv (the per-class CAS) and the sample grids (figures/)
+// into `out`. The report is written by experiment::write_report from what this returns.
 inline study_results run_study(const data::dataset& real, const study_plan& plan, const study_services& services,
                                const std::filesystem::path& out, study_results header) {
   namespace fs = std::filesystem;
@@ -210,45 +191,10 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
         results.generators.push_back(rec);
 
         // Quality against the frames this generator learned.
-        const std::int64_t size = g.images[0].image.height;
-        const eval::memorization_report mem = [&] {
-          std::vector<std::string> clips;
-          for (const auto& s : train) clips.push_back(s.clip.empty() ? s.source : s.clip);
-          return eval::memorization(eval::pixel_features(g.images, size), eval::pixel_features(train, size), clips);
-        }();
         std::optional<quality_features> feats;
         if (services.features) feats = services.features(train, g.images, plan.seed + 77);
-        for (std::int64_t c = -1; c < class_count; ++c) {
-          quality_record q;
-          q.protocol = pname;
-          q.fold = gen.name;
-          q.class_name = c < 0 ? "all" : real.class_names()[static_cast<std::size_t>(c)];
-          q.feature_space = feats ? feats->feature_space : "none (no feature extractor)";
-          const std::vector<std::int64_t> ri = c < 0 ? std::vector<std::int64_t>{} : detail::indices_of_label(train, c);
-          const std::vector<std::int64_t> si = c < 0 ? std::vector<std::int64_t>{} : detail::indices_of_label(g.images, c);
-          q.real_images = c < 0 ? train.size() : static_cast<std::int64_t>(ri.size());
-          q.synthetic_images = c < 0 ? g.images.size() : static_cast<std::int64_t>(si.size());
-          std::int64_t memorized = 0;
-          for (std::int64_t i = 0; i < g.images.size(); ++i)
-            if (c < 0 || g.images[i].label == c) memorized += mem.is_memorized[static_cast<std::size_t>(i)];
-          if (q.synthetic_images > 0) q.memorization_rate = static_cast<double>(memorized) / static_cast<double>(q.synthetic_images);
-          if (feats) {
-            const eval::feature_matrix a = c < 0 ? feats->real : feats->real.select(ri);
-            const eval::feature_matrix b = c < 0 ? feats->synthetic : feats->synthetic.select(si);
-            if (a.rows >= 2 && b.rows >= 2) {
-              q.fid = eval::frechet_distance(a, b);
-              const auto kid = eval::kernel_distance(a, b, {.subsets = 10, .subset_size = 200, .seed = plan.seed});
-              q.kid_mean = kid.mean;
-              q.kid_std = kid.stddev;
-            }
-            if (a.rows > 3 && b.rows > 3) {
-              const auto pr = eval::manifold_precision_recall(a, b, 3);
-              q.precision = pr.precision;
-              q.recall = pr.recall;
-            }
-          }
-          results.quality.push_back(q);
-        }
+        for (auto& q : measure_quality(train, g.images, feats, pname, gen.name, plan.seed))
+          results.quality.push_back(std::move(q));
         const quality_record& all = results.quality[results.quality.size() - static_cast<std::size_t>(class_count) - 1];
         log(str("generator [", label, "]: ", g.images.size(), " synthetic images; memorised ",
                 data::detail::percent(all.memorization_rate.value_or(0)),
@@ -385,22 +331,32 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
                                     : "tests on synthetic images made from the classifier's own training subjects";
             }
             results.trials_run.push_back(rec);
+            results.cas = compute_cas(results);
             write_results_json(out / "results.json", results);
+            // A synth-real row's CAS ratio, once its real-real twin has run (the plan's order usually has it first).
+            std::string cas_text;
+            if (set == setting::synth_real)
+              for (const auto& c : results.cas)
+                if (c.protocol == pname && c.backbone == backbone && c.config == rec.config && c.trial == trial && c.ratio)
+                  cas_text = str(", CAS ratio ", std::round(*c.ratio * 100) / 100, " (/ real-real ",
+                                 data::detail::percent(c.real_trained_accuracy), ")");
             ++cells_done;
             const double now = elapsed();
             cell_seconds += now - cell_start;
             const double eta = time_left();
             log(str("[", cells_done, "/", cells_total, "] ", pname, " trial ", trial, ": ", rec.setting, ", ", backbone,
                     ", ", rec.config, ": accuracy ", data::detail::percent(rec.accuracy), ", UF1 ",
-                    std::round(rec.uf1 * 1000) / 1000, ", UAR ", std::round(rec.uar * 1000) / 1000, " (",
+                    std::round(rec.uf1 * 1000) / 1000, ", UAR ", std::round(rec.uar * 1000) / 1000, cas_text, " (",
                     rec.test_images, " test images; ", detail::seconds_text(now - cell_start), "; elapsed ",
                     detail::seconds_text(now), ", about ", detail::seconds_text(eta), " left)",
                     rec.leaking ? " [leaks: " + rec.leak_reason + "]" : std::string()));
           }
     }
   }
+  results.cas = compute_cas(results);
   write_results_json(out / "results.json", results);
   write_results_csv(out / "results.csv", results);
+  write_results_per_class_csv(out / "results_per_class.csv", results);
   return results;
 }
 
