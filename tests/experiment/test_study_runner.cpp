@@ -260,11 +260,35 @@ TEST_CASE("generator folds: LOSO's folds share generators, each blind to the tes
   REQUIRE(r.generators.size() == 3);
   CHECK(r.generators[1].held_out_subjects.size() == 2);
   CHECK(services.generator_subjects[1].size() == 2);
-  for (const auto& t : r.trials_run)
-    if (t.protocol == "loso" && t.setting == "synth-real") {
+  // Classifiers: random 1 real + 1 synthetic, each tested on 2 sets; LOSO 4 real (one per fold, each tested on
+  // its fold's real frames and its generator's synthetic split) and 2 synthetic (one per generator, tested on
+  // its synthetic split and on the real frames of each of its 2 folds).
+  CHECK(services.classifier_tests == std::vector<std::size_t>{2, 2, 2, 2, 2, 2, 3, 3});
+  for (const auto& t : r.trials_run) {
+    if (t.protocol != "loso") continue;
+    CAPTURE(t.setting);
+    if (t.setting == "synth-real") {
       CHECK(!t.leaking);
       CHECK(t.test_images == real.size());
+      CHECK(t.folds.size() == 4);
     }
+    if (t.setting == "synth-synth") {
+      // Each generator's synthetic test split once: 2 entries, named after the generators.
+      REQUIRE(t.folds.size() == 2);
+      CHECK(t.folds[0].name == r.generators[1].fold);
+      CHECK(t.folds[1].name == r.generators[2].fold);
+    }
+    if (t.setting == "synth-real" || t.setting == "synth-synth") {
+      // Trained once per generator: each generator's 80 % counted once.
+      std::int64_t expected = 0;
+      for (std::size_t g = 1; g < 3; ++g) {
+        std::int64_t n = 0;
+        for (const auto c : r.generators[g].synthetic_counts) n += c;
+        expected += n - static_cast<std::int64_t>(std::llround(0.2 * static_cast<double>(n)));
+      }
+      CHECK(std::abs(t.train_images - expected) <= 2);
+    }
+  }
   plan.generator_folds = 1;
   CHECK(testing::contains(testing::error_of([&] { plan.validate(); }), "--generator-folds must be 0"));
 }

@@ -41,7 +41,7 @@ struct trial_record {
   double uf1 = 0;       // unweighted (macro) F1
   double uar = 0;       // unweighted average recall
   std::vector<std::vector<std::int64_t>> confusion;  // [true][predicted]
-  std::int64_t train_images = 0;                     // summed over folds
+  std::int64_t train_images = 0;                     // summed over the row's classifiers (one shared by folds: once)
   std::int64_t test_images = 0;
   std::vector<fold_record> folds;
   // Measured on the classifier's split when both sides are real frames (real-real): the fraction of test

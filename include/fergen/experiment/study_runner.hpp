@@ -155,9 +155,12 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
     log(str("== protocol ", pname, ": ", describe(prot), "; ", fixed_folds.size(), " fold(s)"));
 
     // One generator per fold, or per group of folds (the random protocol's single generator learns every real
-    // frame, as the study's); synthetic[f] is the set of fold f's generator.
+    // frame, as the study's); synthetic[g] is generator g's set and generator_of[f] fold f's generator.
     const std::vector<generator_plan> generators = plan_generators(real, fixed_folds, plan.generator_folds);
-    std::vector<std::shared_ptr<const data::dataset>> synthetic(fixed_folds.size());
+    std::vector<std::size_t> generator_of(fixed_folds.size(), 0);
+    for (std::size_t gi = 0; gi < generators.size(); ++gi)
+      for (const std::size_t f : generators[gi].folds) generator_of[f] = gi;
+    std::vector<std::shared_ptr<const data::dataset>> synthetic(generators.size());
     if (plan.uses_synthetic()) {
       for (std::size_t gi = 0; gi < generators.size(); ++gi) {
         const generator_plan& gen = generators[gi];
@@ -200,8 +203,7 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
                 data::detail::percent(all.memorization_rate.value_or(0)),
                 all.fid ? str("; FID ", all.fid.value(), " and KID ", all.kid_mean.value(), " in ", all.feature_space)
                         : std::string()));
-        const auto images = std::make_shared<const data::dataset>(std::move(g.images));
-        for (const std::size_t f : gen.folds) synthetic[f] = images;
+        synthetic[gi] = std::make_shared<const data::dataset>(std::move(g.images));
         generator_seconds += elapsed() - generator_start;
         ++generators_done;
       }
@@ -211,10 +213,10 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
       const std::uint64_t trial_seed = plan.seed + 101 * static_cast<std::uint64_t>(trial);
       const std::vector<fold_plan> folds =
           prot == protocol::random ? plan_folds(real, prot, trial_seed, plan.folds, plan.test_fraction) : fixed_folds;
-      // Each fold's synthetic set is split 80/20 per trial: synthetic images carry no subject to group by.
-      std::vector<std::optional<data::split>> synthetic_split(folds.size());
-      for (std::size_t f = 0; f < folds.size(); ++f)
-        if (synthetic[f]) synthetic_split[f] = data::random_split(*synthetic[f], plan.test_fraction, trial_seed + f);
+      // Each generator's synthetic set is split 80/20 per trial: synthetic images carry no subject to group by.
+      std::vector<std::optional<data::split>> synthetic_split(generators.size());
+      for (std::size_t g = 0; g < generators.size(); ++g)
+        if (synthetic[g]) synthetic_split[g] = data::random_split(*synthetic[g], plan.test_fraction, trial_seed + g);
       // The leakage of the real split, measured, and said whenever it is not zero.
       std::vector<data::leakage_report> leakage;
       for (const auto& fold : folds) leakage.push_back(data::measure_leakage(real, fold.real));
@@ -222,47 +224,65 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
         if (l.clip_overlap > 0 || l.subject_overlap > 0)
           if (trial == 1) warn(str("protocol ", pname, ": ", l.describe()));
 
-      // The data of each side of each fold, and the classifiers already trained in this trial.
-      auto train_set = [&](std::size_t f, bool synthetic_side) {
-        return synthetic_side ? synthetic[f]->subset(synthetic_split[f]->train) : real.subset(folds[f].real.train);
-      };
-      auto test_set = [&](std::size_t f, bool synthetic_side) {
-        return synthetic_side ? synthetic[f]->subset(synthetic_split[f]->test) : real.subset(folds[f].real.test);
-      };
+      // A real-trained classifier per fold. A synthetic-trained one per generator: the folds that share a generator
+      // share its training set, so one classifier serves them all (tested on each fold's real frames) instead of
+      // one per fold that would differ only by its seed. Its synthetic test split is counted once, under the
+      // generator's first fold.
+      auto first_fold_of = [&](std::size_t g) { return generators[g].folds.front(); };
       struct trained_classifier {
-        std::map<setting, std::vector<std::int64_t>> predictions, truth;  // per test set: predicted and true labels
+        // (setting, fold) -> predicted and true labels of that fold's test set for the setting
+        std::map<std::pair<setting, std::size_t>, std::vector<std::int64_t>> predictions, truth;
         std::vector<epoch_record> history;
+        std::int64_t train_images = 0;
       };
       std::map<std::tuple<configuration, std::string, bool, std::size_t>, trained_classifier> trained;
       auto classifier_for = [&](configuration config, const std::string& backbone, setting set,
                                 std::size_t f) -> const trained_classifier& {
         const bool synthetic_train = trains_on_synthetic(set);
-        const auto key = std::make_tuple(config, backbone, synthetic_train, f);
+        const std::size_t g = generator_of[f];
+        const auto key = std::make_tuple(config, backbone, synthetic_train, synthetic_train ? g : f);
         if (auto it = trained.find(key); it != trained.end()) return it->second;
-        std::vector<setting> sharing;  // the plan's settings that train on this side
-        for (const setting s : plan.settings)
-          if (trains_on_synthetic(s) == synthetic_train) sharing.push_back(s);
-        const data::dataset train = train_set(f, synthetic_train);
+        // What this classifier is tested on: per setting of the plan that trains on its side, the test sets of
+        // the folds it serves.
+        const std::vector<std::size_t> served = synthetic_train ? generators[g].folds : std::vector<std::size_t>{f};
+        std::vector<std::pair<setting, std::size_t>> test_keys;
         std::vector<data::dataset> tests;
-        for (const setting s : sharing) tests.push_back(test_set(f, tests_on_synthetic(s)));
-        classifier_request request{backbone, config, &train, {}, trial_seed + 7919 * static_cast<std::uint64_t>(f + 1),
-                                   str(pname, " ", folds[f].name, ", trial ", trial, ", trained on ",
-                                       synthetic_train ? "synthetic" : "real", ", ", backbone, ", ", name(config))};
+        for (const setting s : plan.settings) {
+          if (trains_on_synthetic(s) != synthetic_train) continue;
+          if (tests_on_synthetic(s)) {
+            test_keys.emplace_back(s, synthetic_train ? first_fold_of(g) : f);
+            tests.push_back(synthetic[g]->subset(synthetic_split[g]->test));
+          } else {
+            for (const std::size_t t : served) {
+              test_keys.emplace_back(s, t);
+              tests.push_back(real.subset(folds[t].real.test));
+            }
+          }
+        }
+        const std::size_t seed_fold = synthetic_train ? first_fold_of(g) : f;  // both sides of a fold: one seed
+        const data::dataset train = synthetic_train ? synthetic[g]->subset(synthetic_split[g]->train)
+                                                    : real.subset(folds[f].real.train);
+        classifier_request request{backbone, config, &train, {},
+                                   trial_seed + 7919 * static_cast<std::uint64_t>(seed_fold + 1),
+                                   str(pname, " ", synthetic_train ? generators[g].name : folds[f].name, ", trial ",
+                                       trial, ", trained on ", synthetic_train ? "synthetic" : "real", ", ", backbone,
+                                       ", ", name(config))};
         for (const auto& t : tests) request.tests.push_back(&t);
         classifier_result result = services.train_and_test(request);
         require(result.predictions.size() == tests.size(), "study: the classifier of ", request.label, " returned ",
                 result.predictions.size(), " prediction sets for ", tests.size(), " test sets");
         trained_classifier made;
-        for (std::size_t i = 0; i < sharing.size(); ++i) {
+        for (std::size_t i = 0; i < tests.size(); ++i) {
           require(result.predictions[i].size() == static_cast<std::size_t>(tests[i].size()), "study: the classifier of ",
                   request.label, " returned ", result.predictions[i].size(), " predictions for ", tests[i].size(),
                   " test images");
           for (const std::int64_t p : result.predictions[i])
             require(p >= 0 && p < class_count, "study: prediction ", p, " is not a class");
-          made.predictions[sharing[i]] = std::move(result.predictions[i]);
-          for (const auto& sample : tests[i]) made.truth[sharing[i]].push_back(sample.label);
+          made.predictions[test_keys[i]] = std::move(result.predictions[i]);
+          for (const auto& sample : tests[i]) made.truth[test_keys[i]].push_back(sample.label);
         }
         made.history = std::move(result.history);
+        made.train_images = train.size();
         return trained.emplace(key, std::move(made)).first->second;
       };
 
@@ -280,9 +300,16 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
             double clip_shared = 0, subject_shared = 0;
             for (std::size_t f = 0; f < folds.size(); ++f) {
               const trained_classifier& classifier = classifier_for(config, backbone, set, f);
+              // A classifier shared by several folds counts its training set once.
+              if (!trains_on_synthetic(set) || f == first_fold_of(generator_of[f]))
+                rec.train_images += classifier.train_images;
+              if (f == 0) rec.history = classifier.history;
+              // Synthetic test images are counted once per generator, under its first fold.
+              const auto tested = classifier.predictions.find({set, f});
+              if (tested == classifier.predictions.end()) continue;
               // The test set's labels were kept when the classifier was tested: no second copy of its images.
-              const std::vector<std::int64_t>& predictions = classifier.predictions.at(set);
-              const std::vector<std::int64_t>& labels = classifier.truth.at(set);
+              const std::vector<std::int64_t>& predictions = tested->second;
+              const std::vector<std::int64_t>& labels = classifier.truth.at({set, f});
               const auto test_size = static_cast<std::int64_t>(labels.size());
               std::int64_t correct = 0;
               for (std::size_t i = 0; i < labels.size(); ++i) {
@@ -290,12 +317,11 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
                 predicted.push_back(predictions[i]);
                 correct += predictions[i] == labels[i];
               }
-              rec.train_images += trains_on_synthetic(set) ? static_cast<std::int64_t>(synthetic_split[f]->train.size())
-                                                           : static_cast<std::int64_t>(folds[f].real.train.size());
               rec.test_images += test_size;
-              rec.folds.push_back({folds[f].name, folds[f].test_subjects, test_size,
+              const bool synthetic_test = set == setting::synth_synth || set == setting::real_synth;
+              rec.folds.push_back({set == setting::synth_synth ? generators[generator_of[f]].name : folds[f].name,
+                                   synthetic_test ? std::vector<std::string>{} : folds[f].test_subjects, test_size,
                                    test_size > 0 ? static_cast<double>(correct) / static_cast<double>(test_size) : 0.0});
-              if (f == 0) rec.history = classifier.history;
               clip_shared += leakage[f].clip_overlap * static_cast<double>(test_size);
               subject_shared += leakage[f].subject_overlap * static_cast<double>(test_size);
             }
