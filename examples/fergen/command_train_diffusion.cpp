@@ -42,7 +42,7 @@ struct train_arguments {
   std::vector<std::int64_t> channel_mult;
   std::string attention;
   double lr = 0, beta_start = 0, beta_end = 0, dropout = 0, label_dropout = 0, ema_decay = 0, grad_clip = 0,
-         weight_decay = 0, snr_gamma = 0, max_minutes = 0;
+         weight_decay = 0, snr_gamma = 0, max_minutes = 0, min_motion = 0;
   bool resume = false, flip = false, middle_attention = false;
   std::uint64_t seed = 0;
   std::string device = "cpu";
@@ -118,6 +118,9 @@ void add_train_diffusion_command(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--seed", a->seed, "Seed of the initial weights and of every draw of the run");
   cmd->add_option("--device", a->device, "cpu, or cuda in a CUDA build")->capture_default_str();
   cmd->add_flag("--flip", a->flip, "Random left-right flips of the training images");
+  cmd->add_option("--min-motion", a->min_motion,
+                  "Learn the frames that moved at least this part of the way from their clip's first frame to its "
+                  "farthest (0: every frame; images without a clip are always learned)");
   // Reporting.
   cmd->add_option("--log-every", a->log_every, "Steps between progress lines")->capture_default_str();
   cmd->add_option("--checkpoint-every", a->checkpoint_every, "Steps between checkpoints (0: at the end only)")
@@ -212,6 +215,7 @@ void add_train_diffusion_command(CLI::App& app, std::function<int()>& run) {
       if (given("--loss-weighting")) t.weighting.kind = diffusion::loss_weighting_from_name(a->weighting);
       if (given("--snr-gamma")) t.weighting.gamma = a->snr_gamma;
       if (given("--seed")) t.seed = a->seed;
+      if (given("--min-motion")) t.min_motion = a->min_motion;
       m.validate();
       p.process.validate();
       t.validate();
@@ -245,6 +249,10 @@ void add_train_diffusion_command(CLI::App& app, std::function<int()>& run) {
         m.classes = ds.class_count();
         m.image_channels = ds[0].image.channels;
       }
+      if (t.min_motion > 0)
+        std::printf("learning %zu of the %lld frames: those that moved at least %g of the way from their clip's first "
+                    "frame\n",
+                    data::moving_frames(ds, t.min_motion).size(), static_cast<long long>(ds.size()), t.min_motion);
 #if FERGEN_TOOL_CUDA
       const diffusion::train_summary r =
           cuda ? train_unet_cuda(m, p.process, t, ds, o, previous.has_value(), checkpoint_file)

@@ -157,6 +157,48 @@ TEST_CASE("checkpoint/resume: N steps straight == N/2, save, load into a fresh t
   CHECK(std::filesystem::exists(dir / "checkpoint.npz"));
 }
 
+TEST_CASE("min_motion: train() learns exactly the frames that moved, and the option survives a checkpoint") {
+  // Clips of four frames: the square walks in from the left over a still first frame, so motion grows by frame.
+  data::dataset clips({"left", "middle", "right"});
+  const data::dataset base = squares();
+  for (std::int64_t i = 0; i < base.size(); ++i) {
+    data::sample s = base[i];
+    s.clip = str("clip", i / 4);
+    s.subject = "sub01";
+    s.frame = i % 4;
+    s.label = (i / 4) % 3;
+    if (s.frame == 0) s.image = data::image(1, 8, 8, 40.0f);
+    clips.add(std::move(s));
+  }
+  const std::vector<std::int64_t> moving = data::moving_frames(clips, 0.5);
+  REQUIRE(moving.size() < static_cast<std::size_t>(clips.size()));
+  const data::dataset chosen = clips.subset(moving);
+  const diffusion_config process{};
+  trainer_options with = quick(4);
+  with.min_motion = 0.5;
+  unet a(tiny()), b(tiny());
+  nn::initialize(a, 1);
+  nn::initialize(b, 1);
+  trainer ta(a, process, with, clips.class_names());
+  trainer tb(b, process, quick(4), clips.class_names());
+  train(ta, clips, silent({}), {});
+  train(tb, chosen, silent({}), {});
+  CHECK(values_of(a) == values_of(b));
+  // Every frame (0) is not the same run.
+  unet c(tiny());
+  nn::initialize(c, 1);
+  trainer tc(c, process, quick(4), clips.class_names());
+  train(tc, clips, silent({}), {});
+  CHECK(values_of(c) != values_of(a));
+  // The checkpoint keeps the option; a resumed run reads it back.
+  const auto dir = scratch("min-motion");
+  ta.save(dir / "checkpoint.npz");
+  const checkpoint saved = read_checkpoint(dir / "checkpoint.npz");
+  CHECK(trainer_options::from_entries(saved.trainer, saved.origin).min_motion == 0.5);
+  with.min_motion = 1.5;
+  CHECK(contains(error_of([&] { with.validate(); }), "min_motion = 1.5 is outside [0, 1]"));
+}
+
 TEST_CASE("a checkpoint of another architecture, or no checkpoint at all, is refused before anything changes") {
   const data::dataset ds = squares();
   const auto dir = scratch("arch");

@@ -4,6 +4,7 @@
 
 #include <fergen/core/error.hpp>
 #include <fergen/core/rng.hpp>
+#include <fergen/data/clip_motion.hpp>
 #include <fergen/data/dataset.hpp>
 #include <fergen/data/image_io.hpp>
 #include <fergen/diffusion/image_tensors.hpp>
@@ -135,7 +136,8 @@ data::image class_grid(trainer<Model>& t, std::int64_t per_class, const sampler_
 
 // Trains until the trainer has done its options().steps steps (or max_seconds passed), from wherever it
 // stands (a resumed trainer continues). Images of the dataset must all have the network's channels and
-// one size; labels are the dataset's, and its class names must be the trainer's.
+// one size; labels are the dataset's, and its class names must be the trainer's. The trainer's min_motion
+// chooses the frames it learns (data::moving_frames); the batches run through those.
 template <class Model>
 train_summary train(trainer<Model>& t, const data::dataset& ds, const train_options& o,
                     const std::function<void(const train_progress&)>& progress = print_progress) {
@@ -162,7 +164,8 @@ train_summary train(trainer<Model>& t, const data::dataset& ds, const train_opti
   o.grid_sampler.timesteps(t.schedule().timesteps());  // a bad grid sampler fails now, not after training
 
   const std::int64_t batch = t.options().batch, target = t.options().steps;
-  epoch_sampler order(ds.size(), t.options().seed, o.hflip);
+  const std::vector<std::int64_t> frames = data::moving_frames(ds, t.options().min_motion);
+  epoch_sampler order(static_cast<std::int64_t>(frames.size()), t.options().seed, o.hflip);
   const bool conditional = model.class_count() > 0;
   auto save_outputs = [&](bool grid) {
     if (o.out.empty()) return;
@@ -192,9 +195,10 @@ train_summary train(trainer<Model>& t, const data::dataset& ds, const train_opti
     labels.clear();
     for (std::int64_t i = 0; i < batch; ++i) {
       const auto d = order.at(t.steps_done() * batch + i);
-      images[static_cast<std::size_t>(i)] = &ds[d.index].image;
+      const data::sample& s = ds[frames[static_cast<std::size_t>(d.index)]];
+      images[static_cast<std::size_t>(i)] = &s.image;
       flips[static_cast<std::size_t>(i)] = d.flip;
-      if (conditional) labels.push_back(ds[d.index].label);
+      if (conditional) labels.push_back(s.label);
     }
     const double loss = t.step(batch_from_images<B>(images, std::span<const bool>(flips.get(), images.size())), labels);
     require(std::isfinite(loss), "train: the loss is ", loss, " at step ", t.steps_done(),

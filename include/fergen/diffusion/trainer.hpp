@@ -52,6 +52,9 @@ struct trainer_options {
   double ema_decay = 0.9999;
   bool ema_warmup = true;              // decay min(ema_decay, (1 + k) / (10 + k)) at update k
   double label_dropout = 0.1;          // probability of training a sample as unconditional (the null label)
+  double min_motion = 0.0;             // learn the frames that moved at least this part of the way from their
+                                       // clip's first frame (data/clip_motion.hpp; diffusion::train applies it);
+                                       // 0: every frame
   loss_weighting weighting{};
   std::uint64_t seed = 0;
 
@@ -63,6 +66,8 @@ struct trainer_options {
     require(std::isfinite(grad_clip) && grad_clip >= 0, "trainer: grad_clip = ", grad_clip, " must be >= 0 (0: off)");
     require(ema_decay >= 0 && ema_decay <= 1, "trainer: ema_decay = ", ema_decay, " is outside [0, 1]");
     require(label_dropout >= 0 && label_dropout < 1, "trainer: label_dropout = ", label_dropout, " is outside [0, 1)");
+    require(min_motion >= 0 && min_motion <= 1, "trainer: min_motion = ", min_motion,
+            " is outside [0, 1] (the part of the way from a clip's first frame to its farthest)");
     optim::adam_options{.lr = lr, .beta1 = beta1, .beta2 = beta2, .weight_decay = weight_decay}.validate();
     weighting.validate();
   }
@@ -80,6 +85,7 @@ struct trainer_options {
             {"ema_decay", str(ema_decay)},
             {"ema_warmup", ema_warmup ? "1" : "0"},
             {"label_dropout", str(label_dropout)},
+            {"min_motion", str(min_motion)},
             {"weighting", std::string(name_of(weighting.kind))},
             {"snr_gamma", str(weighting.gamma)},
             {"seed", std::to_string(seed)}};
@@ -114,6 +120,7 @@ struct trainer_options {
     number("ema_warmup", warm);
     o.ema_warmup = warm != 0;
     number("label_dropout", o.label_dropout);
+    number("min_motion", o.min_motion);
     if (const auto it = e.find("weighting"); it != e.end()) o.weighting.kind = loss_weighting_from_name(it->second);
     number("snr_gamma", o.weighting.gamma);
     number("seed", o.seed);

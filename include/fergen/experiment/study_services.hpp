@@ -164,7 +164,11 @@ study_services make_study_services(const service_options& o, std::function<void(
     if (log)
       log(str("generator [", label, "]: UNet ", p.model.describe(), ", ",
               static_cast<double>(nn::parameter_count(net)) / 1e6, "M parameters; ", p.trainer.steps, " steps of ",
-              p.trainer.batch, " images"));
+              p.trainer.batch, " images",
+              p.trainer.min_motion > 0
+                  ? str(" from the ", data::moving_frames(ds, p.trainer.min_motion).size(), " frames that moved at least ",
+                        p.trainer.min_motion, " of the way from their clip's first frame")
+                  : std::string()));
     diffusion::train(trainer, ds, t, [&](const diffusion::train_progress& pr) {
       out.record.loss_curve.emplace_back(pr.step, pr.loss);
       if (log) log(str("generator [", label, "]: ", diffusion::progress_line(pr)));
