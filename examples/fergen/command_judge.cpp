@@ -11,6 +11,7 @@
 #include <fergen/core/parallel.hpp>
 #include <fergen/experiment/judge.hpp>
 #include <fergen/experiment/judge_json.hpp>
+#include <fergen/experiment/study_presets.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -33,20 +34,14 @@ struct judge_arguments {
   std::uint64_t seed = 0;
 };
 
-// The judge's defaults, chosen by measuring (README, "Judging one synthetic set"): the small ResNet-50 at 48x48,
-// Adam 1e-3 with a half-epoch warm-up and a cosine decay, 10 epochs of batch 16 (the demo preset's classifier).
+// The judge's defaults: the demo preset's classifier (experiment/study_presets.hpp: its settings, and each
+// backbone's tuning of them, were chosen by measuring; docs/generator_recipes.md) with the small ResNet-50, the
+// quickest of the three and the most accurate on subjects it has not seen.
 experiment::judge_classifier_options default_classifier() {
   experiment::judge_classifier_options o;
   o.backbone = "resnet50";
-  o.classifier.size = "small";
-  o.classifier.input_size = 48;
+  o.classifier = experiment::study_presets::demo().classifier;
   o.classifier.in_channels = 1;
-  o.classifier.epochs = 10;
-  o.classifier.batch = 16;
-  o.classifier.optimizer = "adam";
-  o.classifier.lr = 1e-3;
-  o.classifier.warmup_epochs = 0.5;
-  o.classifier.schedule = "cosine";
   return o;
 }
 
@@ -259,7 +254,14 @@ void add_judge_command(CLI::App& app, std::function<int()>& run) {
       "clips and subjects with the rest and which a generator trained on them saw; loso cannot know whether the "
       "generator saw each test subject; --test DIR with frames neither the generator nor --real holds is the honest "
       "judge.");
-  cmd->callback([a, &run] { run = [a] { return run_judge_command(*a); }; });
+  cmd->callback([a, cmd, &run] {
+    // A value given on the command line holds for the backbone chosen, over the preset's tuning of it.
+    auto& settings = a->classifier.classifier;
+    if (cmd->count("--lr")) settings.set_lr(settings.lr);
+    if (cmd->count("--input-size")) settings.set_input_size(settings.input_size);
+    settings = settings.for_backbone(a->classifier.backbone);
+    run = [a] { return run_judge_command(*a); };
+  });
 }
 
 }  // namespace fergen::tool

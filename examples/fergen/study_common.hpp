@@ -79,10 +79,10 @@ inline experiment::study_preset resolve_preset(const study_arguments& a, const C
   if (given("--folds")) plan.folds = a.folds;
   if (given("--seed")) plan.seed = a.seed;
   if (given("--backbone-size")) p.classifier.size = a.size;
-  if (given("--input-size")) p.classifier.input_size = a.input_size;
+  if (given("--input-size")) p.classifier.set_input_size(a.input_size);
   if (given("--epochs")) p.classifier.epochs = a.epochs;
   if (given("--batch")) p.classifier.batch = a.batch;
-  if (given("--lr")) p.classifier.lr = a.lr;
+  if (given("--lr")) p.classifier.set_lr(a.lr);
   if (given("--diffusion-steps")) p.generator.steps = a.diffusion_steps;
   if (given("--per-class")) p.generator.per_class = a.per_class;
   if (given("--generator-folds")) plan.generator_folds = a.generator_folds;

@@ -41,10 +41,11 @@ inline preset demo(std::int64_t classes) {
   p.trainer.warmup_steps = 100;
   p.trainer.ema_decay = 0.995;
   p.trainer.label_dropout = 0.1;
+  p.trainer.min_motion = 0.5;
   p.sampler.kind = sampler_kind::ddim;
   p.sampler.steps = 25;
   p.sampler.eta = 1.0;  // stochastic: robust for a network trained for minutes (see train_options)
-  p.sampler.guidance.scale = 3.0;
+  p.sampler.guidance.scale = 2.0;
   return p;
 }
 

@@ -24,7 +24,7 @@ namespace experiment {
 
 struct judge_classifier_options {
   std::string backbone = "resnet50";
-  classifier_settings classifier;  // size, input size, epochs, batch, optimiser, lr, schedule
+  classifier_settings classifier;  // size, input size, epochs, batch, optimiser, lr, schedule (for_backbone applied)
   bool verbose = false;            // a line per epoch
 };
 
@@ -52,11 +52,10 @@ judge_services make_judge_services(const judge_classifier_options& o, std::funct
   judge_services s;
   s.log = log;
   s.train_and_test = [o, log](const judge_request& r) {
-    service_options so;
-    so.classifier = o.classifier;
     const auto input = judge_input_size(o);
     const auto start = std::chrono::steady_clock::now();
-    judge_response out = detail::with_study_backbone<B>(o.backbone, so, r.train->class_count(), r.seed, [&](auto& net) {
+    judge_response out = detail::with_study_backbone<B>(o.backbone, o.classifier, {}, r.train->class_count(), r.seed,
+                                                        [&](auto& net) {
       eval::train_options t = detail::classifier_options(o.classifier, configuration::baseline, input, r.seed);
       if (o.verbose && log)
         t.on_epoch = [&](const eval::epoch_record& e) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 FERGEN_BEGIN_NAMESPACE
 namespace experiment {
@@ -27,6 +28,15 @@ struct generator_settings {
   std::int64_t grid_per_class = 8;  // columns of the sample grid
 };
 
+// A backbone's own training settings, where the classifiers' shared ones do not suit it (0 or a negative value:
+// the shared one).
+struct backbone_tuning {
+  std::string backbone;          // vgg16, resnet50, inception_v3
+  std::int64_t input_size = 0;
+  double lr = 0;
+  double dropout = -1;
+};
+
 // The classifiers of a study.
 struct classifier_settings {
   std::string size = "full";      // models::backbone_size: full (torchvision) or small
@@ -41,6 +51,29 @@ struct classifier_settings {
   std::string schedule = "cosine";  // eval::lr_decay
   double freeze_fraction = 0.3;     // what the freeze30 configuration freezes
   double dropout = 0.5;             // before the head (VGG's classifier, Inception's pool); torchvision's 0.5
+  std::vector<backbone_tuning> tuning;  // per backbone, over the settings above
+
+  // The settings the named backbone trains with: the shared ones with its tuning applied.
+  classifier_settings for_backbone(std::string_view name) const {
+    classifier_settings c = *this;
+    c.tuning.clear();
+    for (const backbone_tuning& t : tuning) {
+      if (t.backbone != name) continue;
+      if (t.input_size > 0) c.input_size = t.input_size;
+      if (t.lr > 0) c.lr = t.lr;
+      if (t.dropout >= 0) c.dropout = t.dropout;
+    }
+    return c;
+  }
+  // A setting given for every backbone replaces their tunings of it.
+  void set_input_size(std::int64_t v) {
+    input_size = v;
+    for (auto& t : tuning) t.input_size = 0;
+  }
+  void set_lr(double v) {
+    lr = v;
+    for (auto& t : tuning) t.lr = 0;
+  }
 };
 
 struct study_preset {
@@ -90,16 +123,20 @@ inline study_preset demo() {
   p.plan.generator_folds = 2;  // LOSO's 4 folds share 2 generators, each blind to 2 subjects
   p.generator.preset = "demo";
   p.generator.image_size = 32;
-  p.generator.steps = 220;
-  p.generator.per_class = 20;
+  p.generator.steps = 600;
+  p.generator.per_class = 100;
   p.generator.sampling_steps = 20;
   p.generator.grid_per_class = 6;
   p.classifier.size = "small";
-  p.classifier.input_size = 48;  // the frames' own size (Inception's preset gets its minimum, 75)
-  p.classifier.epochs = 10;
+  p.classifier.input_size = 48;  // the frames' own size
+  p.classifier.epochs = 20;
   p.classifier.batch = 16;
-  p.classifier.lr = 1e-3;
+  p.classifier.lr = 5e-3;
   p.classifier.warmup_epochs = 0.5;
+  // VGG-16 small does not fit its training frames above 1e-3. Inception-V3 small at its minimum, 75x75, runs
+  // Mixed_7 on 1x1 maps, whose batch normalisation over 16 values per channel keeps it from fitting: at 107x107
+  // (2x2) it does, the more so without the dropout before its narrow head (256 features).
+  p.classifier.tuning = {{.backbone = "vgg16", .lr = 1e-3}, {.backbone = "inception_v3", .input_size = 107, .dropout = 0}};
   p.faces.subjects = 4;
   p.faces.clips_per_class = 1;
   p.faces.size = 48;

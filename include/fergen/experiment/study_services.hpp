@@ -101,19 +101,21 @@ inline std::int64_t input_size_for(const classifier_settings& c, models::backbon
   return std::max(c.input_size, models::min_input_size(b, models::parse_backbone_size(c.size)));
 }
 
-// Builds the named backbone for `classes` classes, initialised from the seed or with ImageNet weights from
-// the pretrained folder (everything but the head), and calls f(net).
+// Builds the named backbone for `classes` classes with the settings c (already tuned for it: for_backbone),
+// initialised from the seed or with ImageNet weights from the pretrained folder (everything but the head), and
+// calls f(net).
 template <class B, class F>
-decltype(auto) with_study_backbone(const std::string& name, const service_options& o, std::int64_t classes,
-                                   std::uint64_t seed, F&& f) {
+decltype(auto) with_study_backbone(const std::string& name, const classifier_settings& c,
+                                   const std::filesystem::path& pretrained, std::int64_t classes, std::uint64_t seed,
+                                   F&& f) {
   const models::backbone b = models::parse_backbone(name);
   return models::with_backbone<B>(
-      b, models::parse_backbone_size(o.classifier.size), {.num_classes = classes, .in_channels = o.classifier.in_channels, .dropout = o.classifier.dropout},
+      b, models::parse_backbone_size(c.size), {.num_classes = classes, .in_channels = c.in_channels, .dropout = c.dropout},
       [&](auto& net) {
-        if (o.pretrained.empty()) {
+        if (pretrained.empty()) {
           nn::initialize(net, seed);
         } else {
-          models::load_backbone_weights(net, o.pretrained / (name + ".npz"), {.head_seed = seed});
+          models::load_backbone_weights(net, pretrained / (name + ".npz"), {.head_seed = seed});
         }
         return f(net);
       });
@@ -195,9 +197,10 @@ study_services make_study_services(const service_options& o, std::function<void(
   };
 
   s.train_and_test = [o, log](const classifier_request& r) {
-    const auto input = detail::input_size_for(o.classifier, models::parse_backbone(r.backbone));
-    return detail::with_study_backbone<B>(r.backbone, o, r.train->class_count(), r.seed, [&](auto& net) {
-      eval::train_options t = detail::classifier_options(o.classifier, r.config, input, r.seed);
+    const classifier_settings c = o.classifier.for_backbone(r.backbone);
+    const auto input = detail::input_size_for(c, models::parse_backbone(r.backbone));
+    return detail::with_study_backbone<B>(r.backbone, c, o.pretrained, r.train->class_count(), r.seed, [&](auto& net) {
+      eval::train_options t = detail::classifier_options(c, r.config, input, r.seed);
       if (o.verbose && log)
         t.on_epoch = [&](const eval::epoch_record& e) {
           log(str("    ", r.label, ": epoch ", e.epoch, "/", t.epochs, " loss ", e.train_loss, ", accuracy ",
@@ -213,9 +216,10 @@ study_services make_study_services(const service_options& o, std::function<void(
   };
 
   s.features = [o, log](const data::dataset& real, const data::dataset& synthetic, std::uint64_t seed) {
-    const auto input = detail::input_size_for(o.classifier, models::parse_backbone(o.feature_backbone));
-    return detail::with_study_backbone<B>(o.feature_backbone, o, real.class_count(), seed, [&](auto& net) {
-      eval::train_classifier(net, real, nullptr, detail::classifier_options(o.classifier, configuration::baseline, input, seed));
+    const classifier_settings c = o.classifier.for_backbone(o.feature_backbone);
+    const auto input = detail::input_size_for(c, models::parse_backbone(o.feature_backbone));
+    return detail::with_study_backbone<B>(o.feature_backbone, c, o.pretrained, real.class_count(), seed, [&](auto& net) {
+      eval::train_classifier(net, real, nullptr, detail::classifier_options(c, configuration::baseline, input, seed));
       const eval::predict_options po{.image_size = input, .features = true};
       const eval::prediction pr = eval::predict(net, real, po), ps = eval::predict(net, synthetic, po);
       auto matrix = [](const eval::prediction& p) {
