@@ -30,11 +30,11 @@ while [ $# -gt 0 ]; do
 done
 if [ ${#recipes[@]} -eq 0 ]; then
   recipes=(
-    "before=--min-motion 0 | --guidance 3"
-    "motion=--min-motion 0.5 | --guidance 2"
-    "motion-v-minsnr=--min-motion 0.5 --prediction v --loss-weighting min-snr | --guidance 2"
-    "motion-24px=--min-motion 0.5 --size 24 | --guidance 2"
-    "motion-lr4e-3=--min-motion 0.5 --lr 4e-3 | --guidance 2"
+    "every-frame-guided=--lr 2e-3 --min-motion 0 | --guidance 3"
+    "motion-guided=--lr 2e-3 --min-motion 0.5 | --guidance 2"
+    "motion=--lr 2e-3 --min-motion 0.5 |"
+    "motion-lr4e-3=--lr 4e-3 --min-motion 0.5 |"
+    "motion-lr4e-3-v-minsnr=--lr 4e-3 --min-motion 0.5 --prediction v --loss-weighting min-snr |"
   )
 fi
 [ -x "$fergen" ] || { echo "generator-recipes: no fergen at $fergen (cmake --workflow --preset release, or --fergen PATH)" >&2; exit 1; }
@@ -42,10 +42,11 @@ mkdir -p "$out"
 
 # The generator learns 4 subjects (faces seed 7); the judge's real-trained classifier learns the same frames; both
 # classifiers are tested on 8 other subjects (faces seed 8). The demo's own faces (seed 2026) are never used here.
+# Every image is 32x32, the generator's size, as in the demo.
 train_common=(--procedural --subjects 4 --faces-seed 7 --size 32 --preset demo --steps 100000000 --log-every 100
               --checkpoint-every 0)
 generate_common=(--per-class 100 --steps 20 --seed 1)
-judge_common=(--procedural --subjects 4 --faces-seed 7 --test-procedural --test-subjects 8 --test-faces-seed 8)
+judge_common=(--procedural --subjects 4 --faces-seed 7 --size 32 --test-procedural --test-subjects 8 --test-faces-seed 8)
 
 run() {
   echo "+ $*" >&2

@@ -259,6 +259,7 @@ void add_judge_command(CLI::App& app, std::function<int()>& run) {
     auto& settings = a->classifier.classifier;
     if (cmd->count("--lr")) settings.set_lr(settings.lr);
     if (cmd->count("--input-size")) settings.set_input_size(settings.input_size);
+    if (cmd->count("--batch")) settings.set_batch(settings.batch);
     settings = settings.for_backbone(a->classifier.backbone);
     run = [a] { return run_judge_command(*a); };
   });

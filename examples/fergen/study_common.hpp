@@ -20,7 +20,7 @@ struct study_arguments {
   std::string preset = "demo", out, backbones, settings, configs, protocols, size, pretrained, synthetic,
               device = "cpu", feature_backbone;
   std::int64_t trials = 0, folds = 0, generator_folds = 0, epochs = 0, input_size = 0, diffusion_steps = 0, per_class = 0, batch = 0;
-  double lr = 0;
+  double lr = 0, diffusion_epochs = 0;
   std::uint64_t seed = 0;
   bool verbose = false;
 };
@@ -50,7 +50,10 @@ inline void add_grid_options(CLI::App* cmd, study_arguments& a, bool evaluate) {
 }
 
 inline void add_generator_options(CLI::App* cmd, study_arguments& a) {
-  cmd->add_option("--diffusion-steps", a.diffusion_steps, "Training steps of each generator");
+  auto* diffusion_steps = cmd->add_option("--diffusion-steps", a.diffusion_steps, "Training steps of each generator");
+  cmd->add_option("--diffusion-epochs", a.diffusion_epochs,
+                  "Instead: passes over the frames each generator learns (a generator of more frames trains longer)")
+      ->excludes(diffusion_steps);
   cmd->add_option("--per-class", a.per_class, "Synthetic images per class (default: the preset's)");
   cmd->add_option("--generator-folds", a.generator_folds,
                   "LOSO and subject-kfold: the folds share this many generators, each trained without the test "
@@ -81,9 +84,17 @@ inline experiment::study_preset resolve_preset(const study_arguments& a, const C
   if (given("--backbone-size")) p.classifier.size = a.size;
   if (given("--input-size")) p.classifier.set_input_size(a.input_size);
   if (given("--epochs")) p.classifier.epochs = a.epochs;
-  if (given("--batch")) p.classifier.batch = a.batch;
+  if (given("--batch")) p.classifier.set_batch(a.batch);
   if (given("--lr")) p.classifier.set_lr(a.lr);
-  if (given("--diffusion-steps")) p.generator.steps = a.diffusion_steps;
+  if (given("--diffusion-steps")) {
+    p.generator.steps = a.diffusion_steps;
+    p.generator.epochs = 0;
+  }
+  if (given("--diffusion-epochs")) {
+    require(std::isfinite(a.diffusion_epochs) && a.diffusion_epochs > 0, "--diffusion-epochs must be positive, got ",
+            a.diffusion_epochs);
+    p.generator.epochs = a.diffusion_epochs;
+  }
   if (given("--per-class")) p.generator.per_class = a.per_class;
   if (given("--generator-folds")) plan.generator_folds = a.generator_folds;
   plan.validate();

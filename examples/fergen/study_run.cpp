@@ -36,7 +36,9 @@ int run_study_command(study_arguments& a, const CLI::App* cmd, bool evaluate) {
   experiment::service_options so;
   so.generator = p.generator;
   so.classifier = p.classifier;
-  so.feature_backbone = a.feature_backbone.empty() ? p.plan.backbones.front() : a.feature_backbone;
+  so.feature_backbone = !a.feature_backbone.empty() ? a.feature_backbone
+                        : !p.feature_backbone.empty() ? p.feature_backbone
+                                                      : p.plan.backbones.front();
   so.pretrained = a.pretrained;
   so.verbose = a.verbose;
   const std::filesystem::path out = a.out.empty() ? std::filesystem::path("fergen-" + p.name) : std::filesystem::path(a.out);

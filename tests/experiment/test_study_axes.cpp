@@ -2,6 +2,7 @@
 #include <fergen/data/csv.hpp>
 #include <fergen/experiment/published_results.hpp>
 #include <fergen/experiment/study_axes.hpp>
+#include <fergen/experiment/study_presets.hpp>
 
 #include "support/errors.hpp"
 
@@ -56,4 +57,21 @@ TEST_CASE("the embedded published figures equal docs/study/published_results.csv
   CHECK(published_table(setting::real_real, configuration::baseline) == 3);
   CHECK(published_table(setting::synth_real, configuration::freeze30) == 14);
   CHECK(published(setting::synth_real, configuration::baseline, "inception_v3")->average == 99.48);
+}
+
+TEST_CASE("generator length: steps, the preset's, or epochs over the frames each generator learns") {
+  experiment::generator_settings g;
+  CHECK(g.training_steps(198, 32, 700) == 700);  // nothing set: the preset's
+  g.steps = 500;
+  CHECK(g.training_steps(198, 32, 700) == 500);
+  g.epochs = 110;  // 110 passes over 198 frames in batches of 32, rounded up; steps the least
+  CHECK(g.training_steps(198, 32, 700) == 681);
+  CHECK(g.training_steps(88, 32, 700) == 500);
+  g.steps = 0;
+  CHECK(g.training_steps(88, 32, 700) == 303);  // a generator of fewer frames trains shorter
+  g.epochs = 0.001;
+  CHECK(g.training_steps(5, 32, 700) == 1);  // never zero
+  // The demo's generators are sized by epochs; the smoke run's by steps.
+  CHECK(experiment::study_presets::demo().generator.epochs > 0);
+  CHECK(experiment::study_presets::smoke().generator.training_steps(100, 32, 700) == 20);
 }

@@ -21,6 +21,7 @@
 #include <fergen/nn/parameters.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -53,6 +54,12 @@ inline data::dataset resized(const data::dataset& frames, std::int64_t size) {
   return out;
 }
 
+// A generator's training length; the warm-up stays within the first quarter of a short run.
+inline void set_generator_steps(diffusion::preset& p, std::int64_t steps) {
+  p.trainer.steps = steps;
+  p.trainer.warmup_steps = std::min(p.trainer.warmup_steps, steps / 4);
+}
+
 // The diffusion preset of a study, sized to its frames. Attention stays at the preset's levels when the image
 // size changes (as `fergen train-diffusion --size` does).
 inline diffusion::preset generator_preset(const generator_settings& g, std::int64_t classes) {
@@ -64,10 +71,7 @@ inline diffusion::preset generator_preset(const generator_settings& g, std::int6
   p.model.attention_resolutions.clear();
   for (const auto level : attention_levels) p.model.attention_resolutions.push_back(g.image_size >> level);
   if (g.base_channels > 0) p.model.base_channels = g.base_channels;
-  if (g.steps > 0) {
-    p.trainer.steps = g.steps;
-    p.trainer.warmup_steps = std::min(p.trainer.warmup_steps, g.steps / 4);
-  }
+  if (g.steps > 0) set_generator_steps(p, g.steps);
   if (g.batch > 0) p.trainer.batch = g.batch;
   if (g.sampling_steps > 0) p.sampler.steps = g.sampling_steps;
   p.model.classes = classes;
@@ -156,6 +160,10 @@ study_services make_study_services(const service_options& o, std::function<void(
     diffusion::preset p = detail::generator_preset(o.generator, classes);
     p.trainer.seed = seed;
     const data::dataset ds = detail::resized(frames, o.generator.image_size);
+    const std::int64_t learned = p.trainer.min_motion > 0
+                                     ? static_cast<std::int64_t>(data::moving_frames(ds, p.trainer.min_motion).size())
+                                     : ds.size();
+    detail::set_generator_steps(p, o.generator.training_steps(learned, p.trainer.batch, p.trainer.steps));
     models::unet<B> net(p.model);
     nn::initialize(net, seed);
     diffusion::trainer trainer(net, p.process, p.trainer, ds.class_names());
@@ -167,9 +175,10 @@ study_services make_study_services(const service_options& o, std::function<void(
       log(str("generator [", label, "]: UNet ", p.model.describe(), ", ",
               static_cast<double>(nn::parameter_count(net)) / 1e6, "M parameters; ", p.trainer.steps, " steps of ",
               p.trainer.batch, " images",
+              o.generator.epochs > 0 ? str(" (", o.generator.epochs, " epochs)") : std::string(),
               p.trainer.min_motion > 0
-                  ? str(" from the ", data::moving_frames(ds, p.trainer.min_motion).size(), " frames that moved at least ",
-                        p.trainer.min_motion, " of the way from their clip's first frame")
+                  ? str(" from the ", learned, " frames that moved at least ", p.trainer.min_motion,
+                        " of the way from their clip's first frame")
                   : std::string()));
     diffusion::train(trainer, ds, t, [&](const diffusion::train_progress& pr) {
       out.record.loss_curve.emplace_back(pr.step, pr.loss);
