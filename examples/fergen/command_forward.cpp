@@ -80,6 +80,11 @@ void add_forward_command(CLI::App& app, std::function<int()>& run) {
           std::fprintf(stderr, "fergen forward: warning: not from %s, initialised at random: %s\n", a->weights.c_str(),
                        report.summary().c_str());
         }
+        if (!report.weights.zeroed.empty())
+          std::printf("%zu counters not in %s, set to 0 as PyTorch does (no computation of this network reads them): "
+                      "%s%s\n",
+                      report.weights.zeroed.size(), a->weights.c_str(), report.weights.zeroed.front().c_str(),
+                      report.weights.zeroed.size() > 1 ? ", ..." : "");
         std::vector<float> logits, features;
         auto ctx = context<cpu<float>>::eval();
         for (std::int64_t begin = 0; begin < xs.n; begin += a->batch) {

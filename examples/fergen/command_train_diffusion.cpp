@@ -5,6 +5,7 @@
 #include "device.hpp"
 #include "train_run.hpp"
 
+#include <fergen/core/key_value.hpp>
 #include <fergen/core/parallel.hpp>
 #include <fergen/diffusion/checkpoint.hpp>
 #include <fergen/diffusion/presets.hpp>
@@ -17,7 +18,6 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -26,7 +26,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -39,8 +38,7 @@ struct train_arguments {
   std::int64_t steps = 0, batch = 0, base_channels = 0, res_blocks = 0, timesteps = 0, warmup = 0, heads = 0,
                groups = 0, log_every = 50, checkpoint_every = 500, sample_every = 0, samples_per_class = 8,
                grid_steps = 50;
-  std::vector<std::int64_t> channel_mult;
-  std::string attention;
+  std::string channel_mult, attention;
   double lr = 0, beta_start = 0, beta_end = 0, dropout = 0, label_dropout = 0, ema_decay = 0, grad_clip = 0,
          weight_decay = 0, snr_gamma = 0, max_minutes = 0, min_motion = 0;
   bool resume = false, flip = false, middle_attention = false;
@@ -48,25 +46,15 @@ struct train_arguments {
   std::string device = "cpu";
 };
 
+// A file of betas separated by whitespace, commas or both; each line's comma list goes through the one list parser.
 std::vector<double> read_betas(const std::string& file) {
   std::ifstream in(file);
   require(in.good(), "--betas ", file, ": cannot read the file");
   std::vector<double> betas;
   std::string token;
   while (in >> token) {
-    for (char& c : token)
-      if (c == ',') c = ' ';
-    std::istringstream parts(token);
-    std::string part;
-    while (parts >> part) {
-      try {
-        std::size_t used = 0;
-        betas.push_back(std::stod(part, &used));
-        require(used == part.size(), "");
-      } catch (const std::exception&) {
-        fail("--betas ", file, ": '", part, "' is not a number");
-      }
-    }
+    const std::vector<double> part = parse_list<double>(token, "--betas " + file);
+    betas.insert(betas.end(), part.begin(), part.end());
   }
   return betas;
 }
@@ -88,7 +76,7 @@ void add_train_diffusion_command(CLI::App& app, std::function<int()>& run) {
   cmd->add_flag("--resume", a->resume, "Continue the run in --out from its checkpoint (options not given are the run's)");
   // The network.
   cmd->add_option("--base-channels", a->base_channels, "UNet channels at the top level");
-  cmd->add_option("--channel-mult", a->channel_mult, "Channel multiplier per level, e.g. 1,2,2")->delimiter(',');
+  cmd->add_option("--channel-mult", a->channel_mult, "Channel multiplier per level, e.g. 1,2,2");
   cmd->add_option("--res-blocks", a->res_blocks, "Residual blocks per level");
   cmd->add_option("--attention", a->attention, "Feature-map sizes with self-attention, e.g. 12 or 24,12; none: no attention");
   cmd->add_flag("--middle-attention,!--no-middle-attention", a->middle_attention, "Self-attention in the middle block");
@@ -162,25 +150,14 @@ void add_train_diffusion_command(CLI::App& app, std::function<int()>& run) {
         if (m.attention_at_level(level)) attention_levels.push_back(level);
       if (given("--size")) m.image_size = a->source.size;
       if (given("--base-channels")) m.base_channels = a->base_channels;
-      if (given("--channel-mult")) m.channel_mult = a->channel_mult;
+      if (given("--channel-mult")) m.channel_mult = parse_list<std::int64_t>(a->channel_mult, "--channel-mult");
       if (given("--res-blocks")) m.res_blocks = a->res_blocks;
       m.attention_resolutions.clear();
       for (const auto level : attention_levels)
         if (level < m.levels()) m.attention_resolutions.push_back(m.image_size >> level);
-      if (given("--attention")) {
-        m.attention_resolutions.clear();
-        if (a->attention != "none")
-          for (std::size_t start = 0; start <= a->attention.size();) {
-            const std::size_t comma = std::min(a->attention.find(',', start), a->attention.size());
-            const std::string part = a->attention.substr(start, comma - start);
-            std::int64_t v = 0;
-            const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
-            require(ec == std::errc() && end == part.data() + part.size() && !part.empty(), "--attention: '", part,
-                    "' is not a feature-map size (give sizes like 12 or 24,12, or none)");
-            m.attention_resolutions.push_back(v);
-            start = comma + 1;
-          }
-      }
+      if (given("--attention"))
+        m.attention_resolutions = a->attention == "none" ? std::vector<std::int64_t>{}
+                                                         : parse_list<std::int64_t>(a->attention, "--attention");
       if (given("--middle-attention")) m.middle_attention = a->middle_attention;  // counts --no-middle-attention too
       if (given("--heads")) m.heads = a->heads;
       if (given("--groups")) m.groups = a->groups;

@@ -102,7 +102,11 @@ inline data::dataset load_source(const dataset_arguments& a) {
     o.on_error = policy;
     data::casme2_report report;
     data::dataset ds = data::load_casme2(o, &report);
-    if (a.report) std::printf("%s\n", report.text().c_str());
+    if (a.report) {
+      std::printf("%s\n", report.text().c_str());
+    } else {
+      std::printf("CASME II frames from %s\n", report.frames_folder.c_str());
+    }
     return ds;
   }
   data::image_folder_options o;
@@ -151,7 +155,9 @@ inline data::dataset load_synthetic_folder(const std::string& folder, const data
 // folder_aliases: other names of --folder in this command ("--real"), so that --manifest, which needs the
 // folder, works with them too.
 inline void add_source_options(CLI::App* cmd, dataset_arguments& a, const std::string& folder_aliases = "") {
-  auto* casme2 = cmd->add_option("--casme2", a.casme2, "CASME II tree (CASME2_RAW_selected or Cropped)")
+  auto* casme2 = cmd->add_option("--casme2", a.casme2,
+                                 "CASME II root (holding Cropped or CASME2_RAW_selected; Cropped when both) or the "
+                                 "frames folder itself (holding sub01, ...)")
                      ->check(CLI::ExistingDirectory);
   auto* coding = cmd->add_option("--coding", a.coding, "CASME II coding sheet (.xlsx or a .csv export)")
                      ->check(CLI::ExistingFile);

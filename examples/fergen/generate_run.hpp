@@ -3,6 +3,7 @@
 #pragma once
 
 #include <fergen/core/error.hpp>
+#include <fergen/core/key_value.hpp>
 #include <fergen/core/parallel.hpp>
 #include <fergen/data/image_io.hpp>
 #include <fergen/diffusion/checkpoint.hpp>
@@ -13,7 +14,6 @@
 #include <fergen/report/class_grid_figure.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -35,17 +35,10 @@ struct generate_arguments {
 // --counts study | K1,K2,... (one per class, in the checkpoint's class order).
 inline std::vector<std::int64_t> parse_counts(const std::string& text, const std::vector<std::string>& classes) {
   if (text == "study") return diffusion::study_counts_for(classes);
-  std::vector<std::int64_t> counts;
-  for (std::size_t start = 0; start <= text.size();) {
-    const std::size_t comma = std::min(text.find(',', start), text.size());
-    const std::string_view part = std::string_view(text).substr(start, comma - start);
-    std::int64_t v = 0;
-    const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
-    require(ec == std::errc() && end == part.data() + part.size() && v >= 0, "--counts: '", part,
-            "' is not a count (give study, or one non-negative integer per class)");
-    counts.push_back(v);
-    start = comma + 1;
-  }
+  const std::vector<std::int64_t> counts =
+      parse_list<std::int64_t>(text, "--counts (study, or one non-negative integer per class)");
+  for (const auto v : counts)
+    require(v >= 0, "--counts: ", v, " is not a count (give study, or one non-negative integer per class)");
   std::string names;
   for (const auto& c : classes) names += (names.empty() ? "" : ", ") + c;
   require(counts.size() == classes.size(), "--counts: ", counts.size(), " counts for the checkpoint's ", classes.size(),
@@ -77,8 +70,9 @@ int run_generate(const generate_arguments& a, bool per_class_given) {
   o.shard = diffusion::shard::parse(a.shard);
   if (o.sampler.guidance.active()) {
     o.sampler.guidance.check(trained.model);
-    const auto it = trained.trainer.find("label_dropout");
-    require(it == trained.trainer.end() || std::stod(it->second) > 0, "--guidance ", a.guidance, ": the model in ",
+    double label_dropout = 1;  // a checkpoint without the key is not refused
+    key_value_reader(trained.trainer, a.checkpoint, "trainer option").read("label_dropout", label_dropout);
+    require(label_dropout > 0, "--guidance ", a.guidance, ": the model in ",
             a.checkpoint, " was trained with label dropout 0, so its null class never learned the unconditional "
             "prediction; use --guidance 1");
   }

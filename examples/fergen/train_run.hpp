@@ -3,6 +3,7 @@
 // study_run_cuda.cu instantiates it for cuda<float> (--device cuda).
 #pragma once
 
+#include <fergen/core/key_value.hpp>
 #include <fergen/core/parallel.hpp>
 #include <fergen/data/dataset.hpp>
 #include <fergen/diffusion/config.hpp>
@@ -29,10 +30,12 @@ diffusion::train_summary train_unet_on(const models::unet_config& m, const diffu
   std::printf("network: UNet %s; %.2fM parameters\n", m.describe().c_str(),
               static_cast<double>(nn::parameter_count(net)) / 1e6);
   std::printf("process: %s\n", process.describe().c_str());
-  std::printf("training: %lld steps of %lld images, %s lr %g (warm-up %lld), EMA %g, label dropout %g, loss %s, "
+  // The options as the checkpoint holds them (exactly), so a resumed run shows what it trains with.
+  std::printf("training: %lld steps of %lld images, %s lr %s (warm-up %lld), EMA %s, label dropout %s, loss %s, "
               "seed %llu; %d threads\n",
-              static_cast<long long>(t.steps), static_cast<long long>(t.batch), t.adamw ? "AdamW" : "Adam", t.lr,
-              static_cast<long long>(t.warmup_steps), t.ema_decay, t.label_dropout, t.weighting.describe().c_str(),
+              static_cast<long long>(t.steps), static_cast<long long>(t.batch), t.adamw ? "AdamW" : "Adam",
+              value_text(t.lr).c_str(), static_cast<long long>(t.warmup_steps), value_text(t.ema_decay).c_str(),
+              value_text(t.label_dropout).c_str(), t.weighting.describe().c_str(),
               static_cast<unsigned long long>(t.seed), thread_count());
   diffusion::trainer trainer(net, process, t, ds.class_names());
   if (resume) {

@@ -444,3 +444,47 @@ TEST_CASE("load_casme2: bad options are errors naming them") {
   o = options("raw", "no_such_sheet.xlsx");
   CHECK(contains(error_of([&] { (void)load_casme2(o); }), "no_such_sheet.xlsx: cannot open for reading"));
 }
+
+TEST_CASE("load_casme2: the dataset's root finds Cropped or CASME2_RAW_selected inside, Cropped first; a wrong root "
+          "lists where it looked") {
+  const fs::path root = fs::temp_directory_path() / "fergen-test-casme2-root";
+  fs::remove_all(root);
+  fs::create_directories(root);
+  auto load = [&](const fs::path& given, casme2_report* report) {
+    casme2_options o = options("raw");
+    o.root = given;
+    return load_casme2(o, report);
+  };
+  // Only the raw frames: the root's CASME2_RAW_selected.
+  fs::copy(fixtures / "raw", root / "CASME2_RAW_selected", fs::copy_options::recursive);
+  casme2_report report;
+  const dataset raw = load(root, &report);
+  CHECK(frames_of(raw) == study_frames);
+  CHECK(report.layout == "raw");
+  CHECK(report.frames_folder == (root / "CASME2_RAW_selected").string());
+  CHECK(find_casme2_frames(root).folder == root / "CASME2_RAW_selected");
+  // Both: Cropped (the study's faces), and the note says the other is there.
+  fs::copy(fixtures / "cropped", root / "Cropped", fs::copy_options::recursive);
+  const dataset cropped = load(root, &report);
+  CHECK(frames_of(cropped) == study_frames);
+  CHECK(report.layout == "cropped");
+  CHECK(report.frames_folder ==
+        (root / "Cropped").string() + " (CASME2_RAW_selected is there too; the study used Cropped)");
+  CHECK(contains(report.text(), "CASME II frames from " + (root / "Cropped").string()));
+  // The frames folder itself, as before.
+  CHECK(find_casme2_frames(root / "Cropped").folder == root / "Cropped");
+  CHECK(frames_of(load(root / "CASME2_RAW_selected", &report)) == study_frames);
+  CHECK(report.frames_folder == (root / "CASME2_RAW_selected").string());
+
+  // A root with neither (an empty Cropped counts as neither): one line naming every place looked at.
+  const fs::path wrong = root / "wrong";
+  fs::create_directories(wrong / "Cropped");
+  fs::create_directories(wrong / "notes");
+  CHECK(error_of([&] { (void)load(wrong, nullptr); }) ==
+        "CASME II root " + wrong.string() + ": no frames found; looked for subject folders (sub01, sub02, ...) in " +
+            wrong.string() + ", in " + (wrong / "Cropped").string() + ", in " +
+            (wrong / "CASME2_RAW_selected").string());
+  CHECK(error_of([&] { (void)find_casme2_frames(root / "nowhere"); }) ==
+        "load_casme2: root " + (root / "nowhere").string() + " is not a folder");
+  fs::remove_all(root);
+}

@@ -14,6 +14,8 @@
 
 #include <doctest/doctest.h>
 
+#include <bit>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -155,6 +157,174 @@ TEST_CASE("checkpoint/resume: N steps straight == N/2, save, load into a fresh t
   // The run wrote its per-class grid.
   CHECK(std::filesystem::exists(dir / "samples" / "step_0000006.png"));
   CHECK(std::filesystem::exists(dir / "checkpoint.npz"));
+}
+
+namespace {
+
+bool same_bits(double a, double b) { return std::bit_cast<std::uint64_t>(a) == std::bit_cast<std::uint64_t>(b); }
+
+// Options none of which a 6-digit format writes exactly (and one, the EMA decay, that it writes as 1).
+trainer_options non_round(std::int64_t steps) {
+  trainer_options o = quick(steps);
+  o.lr = 1.23456789e-4;
+  o.ema_decay = 0.9999999;
+  o.ema_warmup = false;
+  o.grad_clip = 0.7071067811865476;
+  o.beta1 = 0.8999999999;
+  o.beta2 = 0.99912345678;
+  o.weight_decay = 0.0123456789;
+  o.label_dropout = 0.2345678901;
+  o.weighting = {.kind = loss_weighting_kind::min_snr, .gamma = 4.56789012345};
+  o.seed = 12345678901234567ull;
+  return o;
+}
+
+models::unet_config non_round_net() {
+  models::unet_config c = tiny();
+  c.dropout = 0.123456789;
+  return c;
+}
+
+diffusion_config non_round_process() {
+  diffusion_config p;
+  p.schedule.timesteps = 50;
+  p.schedule.beta_start = 1.23456789e-4;
+  p.schedule.beta_end = 0.0212345678901;
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("resume with non-round options: N straight == N/2, save, a run rebuilt from the file alone, N/2") {
+  const data::dataset ds = squares();
+  unet a(non_round_net());
+  nn::initialize(a, 1);
+  trainer ta(a, non_round_process(), non_round(6), ds.class_names());
+  train(ta, ds, silent({}), {});
+
+  const auto dir = scratch("non-round");
+  {
+    unet b(non_round_net());
+    nn::initialize(b, 1);
+    trainer tb(b, non_round_process(), non_round(3), ds.class_names());
+    train(tb, ds, silent(dir), {});
+  }
+  // As `train-diffusion --resume --steps 6` does: network, process and options from the checkpoint, the length
+  // from the command line.
+  const checkpoint saved = read_checkpoint(dir);
+  unet c(models::unet_config::from_entries(saved.model, saved.origin));
+  trainer_options options = trainer_options::from_entries(saved.trainer, saved.origin);
+  options.steps = 6;
+  trainer tc(c, saved.process, options, saved.class_names);
+  tc.load(dir);
+  train(tc, ds, silent(dir), {});
+
+  CHECK(values_of(a) == values_of(c));
+  unet ea = ta.averaged_model(), ec = tc.averaged_model();
+  CHECK(values_of(ea) == values_of(ec));
+  const auto files = scratch("non-round-saved");
+  ta.save(files / "a.npz");
+  tc.save(files / "c.npz");
+  const npz_archive fa = read_npz(files / "a.npz"), fc = read_npz(files / "c.npz");
+  REQUIRE(fa.size() == fc.size());
+  for (const auto& [key, array] : fa) {  // weights, EMA, Adam moments and steps, generator, every meta entry
+    CAPTURE(key);
+    REQUIRE(fc.contains(key));
+    CHECK(array.bytes == fc.at(key).bytes);
+  }
+}
+
+TEST_CASE("every run file round-trips every double exactly: network, process, trainer, sampler") {
+  auto through_text = [](const key_value_list& entries) {
+    return parse_key_value_text(key_value_text(entries), "test");
+  };
+  const models::unet_config net = non_round_net();
+  const models::unet_config net_back = models::unet_config::from_entries(through_text(net.entries()), "test");
+  CHECK(net_back == net);
+  CHECK(same_bits(net_back.dropout, net.dropout));
+
+  diffusion_config process = non_round_process();
+  process.schedule.cosine_offset = 0.0080000000000000002;
+  process.schedule.max_beta = 0.99899999999999999;
+  const diffusion_config process_back = diffusion_config::from_entries(through_text(process.entries()), "test");
+  CHECK(same_bits(process_back.schedule.beta_start, process.schedule.beta_start));
+  CHECK(same_bits(process_back.schedule.beta_end, process.schedule.beta_end));
+  CHECK(same_bits(process_back.schedule.cosine_offset, process.schedule.cosine_offset));
+  CHECK(same_bits(process_back.schedule.max_beta, process.schedule.max_beta));
+  diffusion_config custom{.schedule = {.kind = beta_schedule_kind::custom, .given = {1e-4, 1.0 / 3.0, 0.1 + 0.2}}};
+  CHECK(diffusion_config::from_entries(through_text(custom.entries()), "test").schedule.given == custom.schedule.given);
+
+  const trainer_options t = non_round(7);
+  const trainer_options t_back = trainer_options::from_entries(through_text(t.entries()), "test");
+  CHECK(key_value_text(t_back.entries()) == key_value_text(t.entries()));
+  for (const auto& [a, b] : {std::pair{t_back.lr, t.lr}, {t_back.ema_decay, t.ema_decay}, {t_back.grad_clip, t.grad_clip},
+                             {t_back.beta1, t.beta1}, {t_back.beta2, t.beta2}, {t_back.weight_decay, t.weight_decay},
+                             {t_back.label_dropout, t.label_dropout}, {t_back.weighting.gamma, t.weighting.gamma},
+                             {t_back.min_motion, t.min_motion}})
+    CHECK(same_bits(a, b));
+  CHECK(t_back.seed == t.seed);
+  CHECK(t_back.ema_warmup == t.ema_warmup);
+  CHECK(t_back.weighting.kind == t.weighting.kind);
+
+  sampler_options s;
+  s.kind = sampler_kind::ddpm;
+  s.steps = 17;
+  s.spacing = timestep_spacing::linspace;
+  s.offset = 1;
+  s.eta = 0.333333333333;
+  s.variance = variance_type::fixed_large;
+  s.clip = {.enabled = false, .range = 1.0000001};
+  s.guidance.scale = 2.7182818284590451;
+  const sampler_options s_back = sampler_options::from_entries(through_text(s.entries()), "test");
+  CHECK(key_value_text(s_back.entries()) == key_value_text(s.entries()));
+  CHECK(same_bits(s_back.eta, s.eta));
+  CHECK(same_bits(s_back.clip.range, s.clip.range));
+  CHECK(same_bits(s_back.guidance.scale, s.guidance.scale));
+  CHECK(s_back.kind == s.kind);
+  CHECK(s_back.spacing == s.spacing);
+  CHECK(s_back.variance == s.variance);
+  CHECK_FALSE(s_back.clip.enabled);
+  auto broken = through_text(s.entries());
+  broken["sampler"] = "euler";
+  CHECK(contains(error_of([&] { sampler_options::from_entries(broken, "gen"); }), "unknown sampler 'euler'"));
+  broken = through_text(s.entries());
+  broken["eta"] = "0.5x";
+  CHECK(error_of([&] { sampler_options::from_entries(broken, "gen"); }) == "gen: sampler option 'eta' = '0.5x' is not a number");
+  broken = through_text(s.entries());
+  broken["seed"] = "1";
+  CHECK(error_of([&] { sampler_options::from_entries(broken, "gen"); }) == "gen: unknown sampler option key 'seed'");
+}
+
+TEST_CASE("a checkpoint written by an older fergen (doubles in 6 digits, '0.0001') still loads and resumes") {
+  const data::dataset ds = squares();
+  const auto dir = scratch("old-format");
+  unet a(tiny());
+  nn::initialize(a, 1);
+  trainer_options o = quick(2);
+  o.lr = 1e-4;  // shortest form "1e-04"; older files hold "0.0001"
+  trainer ta(a, diffusion_config{}, o, ds.class_names());
+  train(ta, ds, silent(dir), {});
+  // Rewrite the text members as the older format did (ostream's default for doubles).
+  npz_archive file = read_npz(dir / checkpoint_file_name);
+  auto rewrite = [&](const std::string& key, const key_value_list& entries) {
+    std::string text;
+    for (const auto& [k, v] : entries) {
+      const auto number = parse_value<double>(v);
+      text += k + "=" + (number && v.find_first_of(".e") != std::string::npos ? str(*number) : v) + "\n";
+    }
+    const std::vector<std::uint8_t> bytes(text.begin(), text.end());
+    file[key] = make_npy(bytes, {static_cast<std::int64_t>(bytes.size())});
+  };
+  rewrite("meta.trainer", o.entries());
+  rewrite("meta.model", tiny().entries());
+  write_npz(dir / checkpoint_file_name, file);
+  const checkpoint old = read_checkpoint(dir);
+  CHECK(old.trainer.at("lr") == "0.0001");
+  CHECK(trainer_options::from_entries(old.trainer, old.origin).lr == 1e-4);
+  unet b(models::unet_config::from_entries(old.model, old.origin));
+  trainer tb(b, old.process, quick(4), old.class_names);
+  CHECK_NOTHROW(tb.load(dir));
+  CHECK(tb.steps_done() == 2);
 }
 
 TEST_CASE("min_motion: train() learns exactly the frames that moved, and the option survives a checkpoint") {

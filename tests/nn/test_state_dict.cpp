@@ -1,5 +1,6 @@
 // Tests of nn/state_dict.hpp: saving and loading weights by PyTorch-style names.
 #include <fergen/nn/activation.hpp>
+#include <fergen/nn/batch_norm2d.hpp>
 #include <fergen/nn/conv2d.hpp>
 #include <fergen/nn/flatten.hpp>
 #include <fergen/nn/initialize.hpp>
@@ -7,13 +8,18 @@
 #include <fergen/nn/sequential.hpp>
 #include <fergen/nn/state_dict.hpp>
 
+#include "support/errors.hpp"
 #include "support/gradient_check.hpp"
 #include "support/reference.hpp"
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
 
 using namespace fergen;
 
@@ -133,6 +139,55 @@ TEST_CASE("strict loading lists every missing, unexpected and mismatched key and
   CHECK(report.unexpected.size() == 1);
   CHECK(report.mismatched.size() == 2);
   CHECK(report.summary().find("2 loaded") == 0);
+}
+
+TEST_CASE("a BatchNorm counter absent from the file is set to 0 and reported; every other key stays strict") {
+  using B = cpu<float>;
+  auto make = [](std::optional<double> momentum) {
+    return nn::sequential{nn::conv2d<B>(3, 4, {.kernel = 3, .padding = 1}),
+                          nn::batch_norm2d<B>(4, {.momentum = momentum})};
+  };
+  auto source = make(0.1);
+  nn::initialize(source, 1);
+  // Running statistics and a counter as training leaves them.
+  auto train = context<B>::train(1);
+  const tensor<B> x = tensor<B>::full({2, 3, 5, 5}, 0.5f);
+  for (int i = 0; i < 3; ++i) source.forward(train, x);
+  npz_archive archive = nn::state_dict(source);
+  REQUIRE(archive.contains("1.num_batches_tracked"));
+  archive.erase("1.num_batches_tracked");  // as exporters that drop PyTorch's counters write it
+
+  auto target = make(0.1);
+  nn::initialize(target, 2);
+  const nn::load_report report = nn::load_state_dict(target, archive, "no-counters.npz");
+  CHECK(report.complete());
+  CHECK(report.zeroed == std::vector<std::string>{"1.num_batches_tracked"});
+  CHECK(report.loaded == std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
+                                                  "1.running_var"});
+  CHECK(report.summary().find("1 not in the file, set to 0:\n  1.num_batches_tracked") != std::string::npos);
+  CHECK(target.get<1>().num_batches_tracked()->value.data()[0] == 0.0f);
+  // The counter changes no result in evaluation: the same output as the network it came from.
+  auto eval = context<B>::eval();
+  const auto y_target = target.forward(eval, x), y_source = source.forward(eval, x);
+  CHECK(std::equal(y_target.values().begin(), y_target.values().end(), y_source.values().begin()));
+
+  // A missing weight or running statistic is still an error naming it, and nothing changes.
+  for (const char* key : {"1.running_mean", "0.weight"}) {
+    CAPTURE(key);
+    npz_archive without = archive;
+    without.erase(key);
+    auto other = make(0.1);
+    nn::initialize(other, 3);
+    const auto before = all_values(other);
+    const std::string message = testing::error_of([&] { nn::load_state_dict(other, without, "bad.npz"); });
+    CHECK(message.find("bad.npz: the weights do not fit the network") != std::string::npos);
+    CHECK(message.find(std::string("missing from the file:\n  ") + key) != std::string::npos);
+    CHECK(all_values(other) == before);
+  }
+  // With PyTorch's cumulative average (momentum = None) the counter divides every update: it must be there.
+  auto cumulative = make(std::nullopt);
+  const std::string message = testing::error_of([&] { nn::load_state_dict(cumulative, archive, "bad.npz"); });
+  CHECK(message.find("missing from the file:\n  1.num_batches_tracked ()") != std::string::npos);
 }
 
 TEST_CASE("a corrupt or truncated weights file is an error naming the file") {

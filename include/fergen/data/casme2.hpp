@@ -1,16 +1,18 @@
 // fergen/data/casme2.hpp: loading CASME II frames from its folder tree into a labelled dataset, the real
 // data of the reproduced study (every frame from onset to offset of 255 clips, resized to 48 x 48, gray).
 //
-// The tree is ROOT/sub01/EP02_01f/img46.jpg (CASME2_RAW_selected, "raw") or ROOT/sub01/EP02_01f/reg_img46.jpg
-// (CASME2_Cropped, "cropped"). Frame numbers are not zero-padded, so the clip folder is listed and its
-// numbers parsed and sorted numerically, never by name (img100 sorts before img46 as text). Every problem
-// (a clip folder missing, a frame missing between onset and offset, an image that does not decode) is an
-// error naming the file and the sheet row, or, with error_policy::skip_and_report, left out and counted in
-// the report, which also lists every quirk that was resolved on the way.
+// The tree is FRAMES/sub01/EP02_01f/img46.jpg (CASME2_RAW_selected, "raw") or
+// FRAMES/sub01/EP02_01f/reg_img46.jpg (Cropped, "cropped"), FRAMES being the root given or the Cropped or
+// CASME2_RAW_selected folder in it (casme2_root.hpp). Frame numbers are not zero-padded, so the clip folder is
+// listed and its numbers parsed and sorted numerically, never by name (img100 sorts before img46 as text).
+// Every problem (a clip folder missing, a frame missing between onset and offset, an image that does not
+// decode) is an error naming the file and the sheet row, or, with error_policy::skip_and_report, left out and
+// counted in the report, which also lists every quirk that was resolved on the way.
 #pragma once
 
 #include <fergen/core/error.hpp>
 #include <fergen/core/npy.hpp>
+#include <fergen/data/casme2_root.hpp>
 #include <fergen/data/casme2_sheet.hpp>
 #include <fergen/data/dataset.hpp>
 #include <fergen/data/error_policy.hpp>
@@ -42,7 +44,8 @@ enum class casme2_layout { automatic, raw, cropped };
 enum class casme2_frames { onset_to_offset, apex_only };
 
 struct casme2_options {
-  std::filesystem::path root;   // holds sub01, sub02, ...
+  std::filesystem::path root;   // the dataset's root (holding Cropped or CASME2_RAW_selected) or the frames folder
+                                // itself (holding sub01, sub02, ...): data/casme2_root.hpp
   std::filesystem::path sheet;  // the coding sheet, .xlsx or .csv
   casme2_layout layout = casme2_layout::automatic;
   casme2_frames frames = casme2_frames::onset_to_offset;
@@ -56,6 +59,7 @@ struct casme2_options {
 // What a load did. Every list entry names the row, clip or file it is about.
 struct casme2_report {
   std::string sheet;
+  std::string frames_folder;  // where the frames were read, and why there (find_casme2_frames)
   std::string layout;  // "raw" or "cropped"; empty when no clip was found
   casme2_labels labels = casme2_labels::study7;
   casme2_frames frames = casme2_frames::onset_to_offset;
@@ -83,6 +87,7 @@ struct casme2_report {
     std::ostringstream out;
     std::int64_t clips = 0;
     for (const auto c : clips_per_class) clips += c;
+    out << "CASME II frames from " << frames_folder << "\n";
     out << "CASME II from " << sheet << ": " << frames_loaded() << " frames of " << clips << " clips (layout "
         << (layout.empty() ? "unknown" : layout) << ", labels " << to_string(labels) << ", "
         << (frames == casme2_frames::apex_only ? "apex frame only" : "onset to offset") << ")\n";
@@ -243,16 +248,13 @@ inline dataset load_casme2(const casme2_options& options, casme2_report* report 
   const bool resize = options.height != 0 || options.width != 0;
   require(!resize || (options.height > 0 && options.width > 0), "load_casme2: size ", options.height, " x ",
           options.width, " must be positive, or 0 x 0 to keep the size of the files");
-  {
-    std::error_code ec;
-    require(std::filesystem::is_directory(options.root, ec), "load_casme2: root ", options.root.string(),
-            " is not a folder", ec ? ": " + ec.message() : std::string());
-  }
+  const casme2_frames_location location = find_casme2_frames(options.root);
   const casme2_sheet sheet = read_casme2_sheet(options.sheet, options.on_error);
   const bool skip = options.on_error == error_policy::skip_and_report;
 
   casme2_report r;
   r.sheet = options.sheet.string();
+  r.frames_folder = location.note;
   r.labels = options.labels;
   r.frames = options.frames;
   r.class_names = casme2_class_names(options.labels);
@@ -264,7 +266,7 @@ inline dataset load_casme2(const casme2_options& options, casme2_report* report 
   if (options.layout == casme2_layout::cropped) r.layout = "cropped";
 
   dataset out(r.class_names);
-  const std::vector<std::filesystem::path> subjects = detail::casme2_list(options.root, true);
+  const std::vector<std::filesystem::path> subjects = detail::casme2_list(location.folder, true);
   std::map<std::string, std::vector<std::filesystem::path>> clip_folders;  // subject folder -> its clips
 
   for (const casme2_clip& clip : sheet.clips) {
@@ -283,7 +285,7 @@ inline dataset load_casme2(const casme2_options& options, casme2_report* report 
     const std::optional<std::filesystem::path> subject_dir =
         detail::casme2_subject_folder(subjects, clip.subject, &why);
     if (!subject_dir) {
-      skip_row("subject ", clip.subject, ": ", why, " in ", options.root.string());
+      skip_row("subject ", clip.subject, ": ", why, " in ", location.folder.string());
       continue;
     }
     auto [folders, fresh] = clip_folders.try_emplace(subject_dir->string());

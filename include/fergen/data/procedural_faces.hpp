@@ -429,7 +429,7 @@ inline csv_rows casme2_coding_rows(const std::vector<clip_spec>& clips) {
 
 // Writes the dataset as CASME II is distributed, so that the real-data path (load_casme2) can be run and
 // tested without the real data: ROOT/Cropped/sub01/EP02_01f/reg_img46.jpg (JPEG quality 95, the frames of
-// procedural_faces) and ROOT/coding.csv. Load it with casme2_options{.root = ROOT/"Cropped", .sheet =
+// procedural_faces) and ROOT/coding.csv. Load it with casme2_options{.root = ROOT (or ROOT/"Cropped"), .sheet =
 // ROOT/"coding.csv"}. The sheet is written last, so a tree that has one is complete. Files already in ROOT
 // stay unless overwritten: write into an empty folder.
 inline void write_casme2_tree(const procedural_options& o, const std::filesystem::path& root) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <fergen/core/error.hpp>
+#include <fergen/core/key_value.hpp>
 #include <fergen/core/npy.hpp>
 #include <fergen/core/npz.hpp>
 #include <fergen/core/rng.hpp>
@@ -32,8 +33,9 @@ namespace diffusion {
 inline constexpr std::string_view checkpoint_format = "fergen-diffusion-checkpoint 1";
 inline constexpr std::string_view checkpoint_file_name = "checkpoint.npz";
 
-using entry_list = std::vector<std::pair<std::string, std::string>>;
-using entry_map = std::map<std::string, std::string>;
+// The text members hold key=value lines (core/key_value.hpp).
+using entry_list = key_value_list;
+using entry_map = key_value_map;
 
 namespace detail {
 
@@ -48,29 +50,12 @@ inline std::string array_text(const npy_array& a, std::string_view origin, std::
   return std::string(reinterpret_cast<const char*>(a.bytes.data()), a.bytes.size());
 }
 
-inline std::string entries_text(const entry_list& entries) {
-  std::string s;
-  for (const auto& [k, v] : entries) s += k + "=" + v + "\n";
-  return s;
-}
-
 inline entry_map parse_entries(std::string_view text, std::string_view origin, std::string_view key) {
-  entry_map out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    const std::size_t end = std::min(text.find('\n', start), text.size());
-    const std::string_view line = text.substr(start, end - start);
-    start = end + 1;
-    if (line.empty()) continue;
-    const std::size_t eq = line.find('=');
-    require(eq != std::string_view::npos && eq > 0, origin, ": checkpoint entry '", key, "' has a line without key=value: '",
-            line, "'");
-    out[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));
-  }
-  return out;
+  return parse_key_value_text(text, str(origin, ": checkpoint entry '", key, "'"));
 }
 
-// "key: a in the checkpoint, b here" for every key whose values differ; empty when they agree.
+// "key: a in the checkpoint, b here" for every key whose values differ; empty when they agree. Numbers compare
+// by value, so a checkpoint whose doubles an older fergen wrote in another (shorter) form still fits.
 inline std::vector<std::string> entry_differences(const entry_map& saved, const entry_list& wanted) {
   std::vector<std::string> out;
   entry_map w(wanted.begin(), wanted.end());
@@ -78,7 +63,7 @@ inline std::vector<std::string> entry_differences(const entry_map& saved, const 
     const auto it = saved.find(k);
     if (it == saved.end()) {
       out.push_back(str(k, ": absent in the checkpoint, ", v, " here"));
-    } else if (it->second != v) {
+    } else if (!same_value(it->second, v)) {
       out.push_back(str(k, ": ", it->second, " in the checkpoint, ", v, " here"));
     }
   }
@@ -123,8 +108,9 @@ struct checkpoint {
   void require_fits(std::string_view type, const entry_list& model_config, const diffusion_config& wanted) const {
     require(model_type == type, origin, ": the checkpoint holds a '", model_type, "' network, not a '", type, "'");
     std::vector<std::string> d = detail::entry_differences(model, model_config);
-    const std::vector<std::string> p = detail::entry_differences(
-        detail::parse_entries(detail::entries_text(process.entries()), origin, "meta.process"), wanted.entries());
+    const entry_list saved_process = process.entries();
+    const std::vector<std::string> p =
+        detail::entry_differences(entry_map(saved_process.begin(), saved_process.end()), wanted.entries());
     d.insert(d.end(), p.begin(), p.end());
     if (d.empty()) return;
     std::string list;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <fergen/core/error.hpp>
+#include <fergen/core/key_value.hpp>
 #include <fergen/core/rng.hpp>
 #include <fergen/data/csv.hpp>
 #include <fergen/data/dataset.hpp>
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -189,10 +191,16 @@ inline std::string manifest_name(const shard& s) {
   return s.sharded() ? str("manifest-", s.index, "-of-", s.count, ".csv") : std::string("manifest.csv");
 }
 
+// The sampler's options of a generation run, key=value lines (core/key_value.hpp) beside the manifest:
+// sampler.txt, or sampler-<i>-of-<n>.txt for a shard.
+inline std::string sampler_file_name(const shard& s) {
+  return s.sharded() ? str("sampler-", s.index, "-of-", s.count, ".txt") : std::string("sampler.txt");
+}
+
 // Writes generated images as an image folder, DIR/<class>/<class>_NNNNN.png (8-bit gray PNG), which
-// data/image_folder.hpp reads back as a dataset, and DIR/<manifest_name> with one row per image: file,
+// data/image_folder.hpp reads back as a dataset; DIR/<manifest_name> with one row per image: file,
 // class, seed, index (within the class; with the class it names the image's noise stream, image_stream),
-// sampler, steps, guidance.
+// sampler, steps, guidance; and DIR/<sampler_file_name> with every sampler option.
 inline void write_generated(const data::dataset& images, const std::filesystem::path& dir, const generation_options& o) {
   data::csv_rows manifest{{"file", "class", "seed", "index", "sampler", "steps", "guidance"}};
   // Only classes with images get a folder: the image-folder loader takes every folder for a class and
@@ -204,9 +212,12 @@ inline void write_generated(const data::dataset& images, const std::filesystem::
     data::write_png(dir / s.source, s.image);
     manifest.push_back({s.source, images.class_names()[static_cast<std::size_t>(s.label)], std::to_string(o.seed),
                         std::to_string(s.frame), std::string(name_of(o.sampler.kind)), std::to_string(o.sampler.steps),
-                        str(o.sampler.guidance.scale)});
+                        value_text(o.sampler.guidance.scale)});
   }
   data::write_csv(dir / manifest_name(o.shard), manifest);
+  std::ofstream file(dir / sampler_file_name(o.shard), std::ios::binary);
+  file << key_value_text(o.sampler.entries());
+  require(static_cast<bool>(file.flush()), (dir / sampler_file_name(o.shard)).string(), ": cannot write the file");
 }
 
 }  // namespace diffusion

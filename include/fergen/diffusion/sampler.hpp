@@ -6,6 +6,7 @@
 #include <fergen/backend/cpu/diffusion_steps.hpp>
 #include <fergen/backend/diffusion_steps.hpp>
 #include <fergen/core/error.hpp>
+#include <fergen/core/key_value.hpp>
 #include <fergen/core/rng.hpp>
 #include <fergen/core/tensor.hpp>
 #include <fergen/diffusion/ddim.hpp>
@@ -60,6 +61,37 @@ struct sampler_options {
                                               prediction_type p) const {
     if (kind == sampler_kind::ddpm) return ddpm_sampler{variance}.step(s, t, prev, p, clip);
     return ddim_sampler{eta}.step(s, t, prev, p, clip);
+  }
+
+  // Its key=value entries (core/key_value.hpp), as `fergen generate` records them beside its images.
+  key_value_list entries() const {
+    return key_value_writer{}
+        .add("sampler", name_of(kind))
+        .add("steps", steps)
+        .add("spacing", name_of(spacing))
+        .add("offset", offset)
+        .add("eta", eta)
+        .add("variance", name_of(variance))
+        .add("clip", clip.enabled)
+        .add("clip_range", clip.range)
+        .add("guidance", guidance.scale)
+        .entries();
+  }
+
+  static sampler_options from_entries(const key_value_map& e, std::string_view origin) {
+    const key_value_reader r(e, std::string(origin), "sampler option");
+    sampler_options o;
+    o.kind = sampler_from_name(r.text("sampler"));
+    o.steps = r.get<std::int64_t>("steps");
+    o.spacing = timestep_spacing_from_name(r.text("spacing"));
+    o.offset = r.get<std::int64_t>("offset");
+    o.eta = r.get<double>("eta");
+    o.variance = variance_type_from_name(r.text("variance"));
+    o.clip.enabled = r.get<bool>("clip");
+    o.clip.range = r.get<double>("clip_range");
+    o.guidance.scale = r.get<double>("guidance");
+    r.reject_unknown(o.entries());
+    return o;
   }
 
   std::string describe() const {

@@ -6,6 +6,7 @@
 #include <fergen/backend/cpu/diffusion_steps.hpp>
 #include <fergen/backend/diffusion_steps.hpp>
 #include <fergen/core/error.hpp>
+#include <fergen/core/key_value.hpp>
 #include <fergen/core/npz.hpp>
 #include <fergen/core/rng.hpp>
 #include <fergen/core/tensor.hpp>
@@ -23,12 +24,9 @@
 #include <fergen/optim/ema.hpp>
 #include <fergen/optim/lr_schedule.hpp>
 
-#include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
-#include <map>
 #include <span>
 #include <string>
 #include <utility>
@@ -72,58 +70,53 @@ struct trainer_options {
     weighting.validate();
   }
 
-  entry_list entries() const {
-    return {{"batch", std::to_string(batch)},
-            {"steps", std::to_string(steps)},
-            {"optimizer", adamw ? "adamw" : "adam"},
-            {"lr", str(lr)},
-            {"weight_decay", str(weight_decay)},
-            {"beta1", str(beta1)},
-            {"beta2", str(beta2)},
-            {"warmup_steps", std::to_string(warmup_steps)},
-            {"grad_clip", str(grad_clip)},
-            {"ema_decay", str(ema_decay)},
-            {"ema_warmup", ema_warmup ? "1" : "0"},
-            {"label_dropout", str(label_dropout)},
-            {"min_motion", str(min_motion)},
-            {"weighting", std::string(name_of(weighting.kind))},
-            {"snr_gamma", str(weighting.gamma)},
-            {"seed", std::to_string(seed)}};
+  // Its key=value entries (core/key_value.hpp): every double reads back exactly, so a resumed run trains with
+  // the very options it started with.
+  key_value_list entries() const {
+    return key_value_writer{}
+        .add("batch", batch)
+        .add("steps", steps)
+        .add("optimizer", adamw ? "adamw" : "adam")
+        .add("lr", lr)
+        .add("weight_decay", weight_decay)
+        .add("beta1", beta1)
+        .add("beta2", beta2)
+        .add("warmup_steps", warmup_steps)
+        .add("grad_clip", grad_clip)
+        .add("ema_decay", ema_decay)
+        .add("ema_warmup", ema_warmup)
+        .add("label_dropout", label_dropout)
+        .add("min_motion", min_motion)
+        .add("weighting", name_of(weighting.kind))
+        .add("snr_gamma", weighting.gamma)
+        .add("seed", seed)
+        .entries();
   }
 
-  // Options as a checkpoint stored them (missing keys keep their defaults).
-  static trainer_options from_entries(const entry_map& e, std::string_view origin) {
+  // Options as a checkpoint stored them; keys it lacks (written before they existed) keep their defaults.
+  static trainer_options from_entries(const key_value_map& e, std::string_view origin) {
+    const key_value_reader r(e, std::string(origin), "trainer option");
     trainer_options o;
-    auto number = [&](const char* key, auto& out) {
-      const auto it = e.find(key);
-      if (it == e.end()) return;
-      const std::string& text = it->second;
-      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-      if (ec != std::errc() || end != text.data() + text.size())
-        fail(origin, ": trainer option '", key, "' = '", text, "' is not a number");
-    };
-    number("batch", o.batch);
-    number("steps", o.steps);
-    if (const auto it = e.find("optimizer"); it != e.end()) {
-      require(it->second == "adam" || it->second == "adamw", origin, ": unknown optimizer '", it->second,
-              "' (known: adam, adamw)");
-      o.adamw = it->second == "adamw";
+    r.read("batch", o.batch);
+    r.read("steps", o.steps);
+    if (r.has("optimizer")) {
+      const std::string& name = r.text("optimizer");
+      require(name == "adam" || name == "adamw", origin, ": unknown optimizer '", name, "' (known: adam, adamw)");
+      o.adamw = name == "adamw";
     }
-    number("lr", o.lr);
-    number("weight_decay", o.weight_decay);
-    number("beta1", o.beta1);
-    number("beta2", o.beta2);
-    number("warmup_steps", o.warmup_steps);
-    number("grad_clip", o.grad_clip);
-    number("ema_decay", o.ema_decay);
-    int warm = o.ema_warmup ? 1 : 0;
-    number("ema_warmup", warm);
-    o.ema_warmup = warm != 0;
-    number("label_dropout", o.label_dropout);
-    number("min_motion", o.min_motion);
-    if (const auto it = e.find("weighting"); it != e.end()) o.weighting.kind = loss_weighting_from_name(it->second);
-    number("snr_gamma", o.weighting.gamma);
-    number("seed", o.seed);
+    r.read("lr", o.lr);
+    r.read("weight_decay", o.weight_decay);
+    r.read("beta1", o.beta1);
+    r.read("beta2", o.beta2);
+    r.read("warmup_steps", o.warmup_steps);
+    r.read("grad_clip", o.grad_clip);
+    r.read("ema_decay", o.ema_decay);
+    r.read("ema_warmup", o.ema_warmup);
+    r.read("label_dropout", o.label_dropout);
+    r.read("min_motion", o.min_motion);
+    if (r.has("weighting")) o.weighting.kind = loss_weighting_from_name(r.text("weighting"));
+    r.read("snr_gamma", o.weighting.gamma);
+    r.read("seed", o.seed);
     o.validate();
     return o;
   }
@@ -248,9 +241,9 @@ class trainer {
     });
     out.emplace("meta.format", detail::text_array(checkpoint_format));
     out.emplace("meta.model_type", detail::text_array(model_type_name()));
-    out.emplace("meta.model", detail::text_array(detail::entries_text(model_->config().entries())));
-    out.emplace("meta.process", detail::text_array(detail::entries_text(process_.entries())));
-    out.emplace("meta.trainer", detail::text_array(detail::entries_text(options_.entries())));
+    out.emplace("meta.model", detail::text_array(key_value_text(model_->config().entries())));
+    out.emplace("meta.process", detail::text_array(key_value_text(process_.entries())));
+    out.emplace("meta.trainer", detail::text_array(key_value_text(options_.entries())));
     std::string classes;
     for (std::size_t i = 0; i < class_names_.size(); ++i) classes += (i ? "\n" : "") + class_names_[i];
     out.emplace("meta.classes", detail::text_array(classes));

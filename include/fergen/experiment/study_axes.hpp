@@ -3,6 +3,7 @@
 #pragma once
 
 #include <fergen/core/error.hpp>
+#include <fergen/core/key_value.hpp>
 
 #include <array>
 #include <string>
@@ -115,18 +116,12 @@ inline bool tests_on_real(setting s) { return s == setting::real_real || s == se
 inline bool trains_on_synthetic(setting s) { return s == setting::synth_synth || s == setting::synth_real; }
 inline bool tests_on_synthetic(setting s) { return s == setting::synth_synth || s == setting::real_synth; }
 
-// A comma-separated list ("a,b,c"; "all" where allowed) as its items, each parsed by `parse`.
+// A comma-separated list ("a,b,c"; "all" where allowed) as its items, each parsed by `parse`
+// (core/key_value.hpp splits it).
 template <class Parse>
 auto parse_list(std::string_view text, Parse&& parse) {
   std::vector<decltype(parse(std::string_view{}))> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t comma = std::min(text.find(',', start), text.size());
-    const std::string_view item = text.substr(start, comma - start);
-    require(!item.empty(), "empty item in the list '", text, "'");
-    out.push_back(parse(item));
-    start = comma + 1;
-  }
+  for (const std::string_view item : split_list(text, "")) out.push_back(parse(item));
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <fergen/backend/cpu/arithmetic.hpp>
 #include <fergen/backend/cpu/timestep_embedding.hpp>
 #include <fergen/backend/timestep_embedding.hpp>
+#include <fergen/core/key_value.hpp>
 #include <fergen/models/denoiser.hpp>
 #include <fergen/models/unet_blocks.hpp>
 #include <fergen/nn/fast_silu.hpp>
@@ -16,7 +17,6 @@
 #include <fergen/nn/parameters.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -89,77 +89,42 @@ struct unet_config {
            attention_resolutions.end();
   }
 
-  // The configuration as ordered (key, value) text pairs: checkpoints store it, and comparing two lists
-  // names the differing keys when a checkpoint does not fit a network.
-  std::vector<std::pair<std::string, std::string>> entries() const {
-    auto list = [](const std::vector<std::int64_t>& v) {
-      std::string s;
-      for (std::size_t i = 0; i < v.size(); ++i) s += str(i ? "," : "", v[i]);
-      return s;
-    };
-    return {{"image_channels", std::to_string(image_channels)},
-            {"image_size", std::to_string(image_size)},
-            {"base_channels", std::to_string(base_channels)},
-            {"channel_mult", list(channel_mult)},
-            {"res_blocks", std::to_string(res_blocks)},
-            {"attention_resolutions", list(attention_resolutions)},
-            {"middle_attention", middle_attention ? "1" : "0"},
-            {"heads", std::to_string(heads)},
-            {"groups", std::to_string(groups)},
-            {"dropout", str(dropout)},
-            {"classes", std::to_string(classes)},
-            {"null_class", null_class ? "1" : "0"}};
+  // The configuration as ordered key=value entries (core/key_value.hpp): checkpoints store it, and comparing
+  // two lists names the differing keys when a checkpoint does not fit a network.
+  key_value_list entries() const {
+    return key_value_writer{}
+        .add("image_channels", image_channels)
+        .add("image_size", image_size)
+        .add("base_channels", base_channels)
+        .add("channel_mult", channel_mult)
+        .add("res_blocks", res_blocks)
+        .add("attention_resolutions", attention_resolutions)
+        .add("middle_attention", middle_attention)
+        .add("heads", heads)
+        .add("groups", groups)
+        .add("dropout", dropout)
+        .add("classes", classes)
+        .add("null_class", null_class)
+        .entries();
   }
 
   // The inverse of entries(); `origin` names the source in messages. Unknown or missing keys are errors.
-  static unet_config from_entries(const std::map<std::string, std::string>& e, std::string_view origin) {
-    auto get = [&](const char* key) -> const std::string& {
-      const auto it = e.find(key);
-      if (it == e.end()) fail(origin, ": the UNet configuration has no '", key, "'");
-      return it->second;
-    };
-    auto integer = [&](const char* key, std::string_view text) {
-      std::int64_t v = 0;
-      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-      if (ec != std::errc() || end != text.data() + text.size())
-        fail(origin, ": UNet configuration '", key, "' = '", text, "' is not an integer");
-      return v;
-    };
-    auto list = [&](const char* key) {
-      std::vector<std::int64_t> v;
-      const std::string& text = get(key);
-      std::size_t start = 0;
-      while (start < text.size()) {
-        const std::size_t comma = std::min(text.find(',', start), text.size());
-        v.push_back(integer(key, std::string_view(text).substr(start, comma - start)));
-        start = comma + 1;
-      }
-      return v;
-    };
+  static unet_config from_entries(const key_value_map& e, std::string_view origin) {
+    const key_value_reader r(e, std::string(origin), "UNet configuration");
     unet_config c;
-    c.image_channels = integer("image_channels", get("image_channels"));
-    c.image_size = integer("image_size", get("image_size"));
-    c.base_channels = integer("base_channels", get("base_channels"));
-    c.channel_mult = list("channel_mult");
-    c.res_blocks = integer("res_blocks", get("res_blocks"));
-    c.attention_resolutions = list("attention_resolutions");
-    c.middle_attention = integer("middle_attention", get("middle_attention")) != 0;
-    c.heads = integer("heads", get("heads"));
-    c.groups = integer("groups", get("groups"));
-    try {
-      c.dropout = std::stod(get("dropout"));
-    } catch (const std::exception&) {
-      fail(origin, ": UNet configuration 'dropout' = '", get("dropout"), "' is not a number");
-    }
-    c.classes = integer("classes", get("classes"));
-    c.null_class = integer("null_class", get("null_class")) != 0;
-    const std::size_t known = c.entries().size();
-    if (e.size() != known)
-      for (const auto& [key, value] : e) {
-        bool listed = false;
-        for (const auto& [k, v] : c.entries()) listed = listed || k == key;
-        if (!listed) fail(origin, ": unknown UNet configuration key '", key, "'");
-      }
+    c.image_channels = r.get<std::int64_t>("image_channels");
+    c.image_size = r.get<std::int64_t>("image_size");
+    c.base_channels = r.get<std::int64_t>("base_channels");
+    c.channel_mult = r.list<std::int64_t>("channel_mult");
+    c.res_blocks = r.get<std::int64_t>("res_blocks");
+    c.attention_resolutions = r.list<std::int64_t>("attention_resolutions");
+    c.middle_attention = r.get<bool>("middle_attention");
+    c.heads = r.get<std::int64_t>("heads");
+    c.groups = r.get<std::int64_t>("groups");
+    c.dropout = r.get<double>("dropout");
+    c.classes = r.get<std::int64_t>("classes");
+    c.null_class = r.get<bool>("null_class");
+    r.reject_unknown(c.entries());
     c.validate();
     return c;
   }

@@ -50,6 +50,9 @@ class batch_norm2d {
       running_mean_.emplace(dims{channels}, 0.0);
       running_var_.emplace(dims{channels}, 1.0);
       num_batches_tracked_.emplace(dims{}, 0.0, true);
+      // With a set momentum the counter is only counted, never read: a file without it loads (as 0). With the
+      // cumulative average (momentum = None) it divides every update, so a file must hold it.
+      num_batches_tracked_->zero_when_absent = options.momentum.has_value();
     }
   }
 

@@ -90,18 +90,23 @@ struct parameter {
 };
 
 // State that is saved and loaded with the weights but not learned: BatchNorm's running statistics.
-// `integral` marks counters (num_batches_tracked), saved as int64 like PyTorch's.
+// `integral` marks counters (num_batches_tracked), saved as int64 like PyTorch's. `zero_when_absent` marks
+// state that a weight file may lack because no computation reads it: loading such a file sets it to 0 and
+// reports it (load_report::zeroed), as PyTorch's BatchNorm does with the counters many exporters drop.
 template <class Backend>
 struct buffer {
   tensor<Backend> value;
   nn::dims dims;
   bool integral = false;
+  bool zero_when_absent = false;
 
   buffer() = default;
   buffer(nn::dims d, double fill, bool is_integral = false)
       : value(tensor<Backend>::full(d.storage(), static_cast<typename Backend::value_type>(fill))),
         dims(std::move(d)), integral(is_integral) {}
-  buffer(const buffer& other) : value(other.value.clone()), dims(other.dims), integral(other.integral) {}
+  buffer(const buffer& other)
+      : value(other.value.clone()), dims(other.dims), integral(other.integral),
+        zero_when_absent(other.zero_when_absent) {}
   buffer& operator=(const buffer& other) {
     if (this != &other) *this = buffer(other);
     return *this;

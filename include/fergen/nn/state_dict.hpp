@@ -20,11 +20,15 @@ namespace nn {
 
 // What a load did. In strict mode (the default) a load either takes every key or throws a fergen::error
 // listing all the problems, leaving the network untouched; in lenient mode it loads what fits and lists the rest.
+// The one exception to "every key" is state that no computation reads (nn::buffer::zero_when_absent): a file
+// without it loads, and the report lists it as set to 0, as PyTorch loads a BatchNorm without its counter.
 struct load_report {
   std::vector<std::string> loaded;
   std::vector<std::string> missing;     // in the network, not in the file
   std::vector<std::string> unexpected;  // in the file, not in the network
   std::vector<std::string> mismatched;  // in both, with different shapes or an unusable dtype (explained)
+  std::vector<std::string> zeroed;      // not in the file and set to 0: state no computation reads
+                                        // (nn::buffer::zero_when_absent, BatchNorm's num_batches_tracked)
 
   bool complete() const { return missing.empty() && unexpected.empty() && mismatched.empty(); }
 
@@ -39,6 +43,7 @@ struct load_report {
     list("missing from the file", missing);
     list("unexpected in the file", unexpected);
     list("mismatched", mismatched);
+    list("not in the file, set to 0", zeroed);
     return out.str();
   }
 };
@@ -93,8 +98,15 @@ load_report load_state_dict(Net& net, const npz_archive& archive, std::string_vi
     const std::string name(name_view);
     seen.insert(name);
     const auto it = archive.find(name);
+    bool zero_when_absent = false;
+    if constexpr (requires { item.zero_when_absent; }) zero_when_absent = item.zero_when_absent;
     if (it == archive.end()) {
-      report.missing.push_back(str(name, " ", item.dims));
+      if (zero_when_absent) {
+        accepted.push_back({name, std::vector<T>(static_cast<std::size_t>(item.value.size()), T(0))});
+        report.zeroed.push_back(name);
+      } else {
+        report.missing.push_back(str(name, " ", item.dims));
+      }
       return;
     }
     const npy_array& array = it->second;
@@ -119,10 +131,11 @@ load_report load_state_dict(Net& net, const npz_archive& archive, std::string_vi
     fail(origin, ": the weights do not fit the network (strict loading; nothing was loaded): ", report.summary());
 
   std::size_t next = 0;  // `accepted` is in visit order, so a second walk assigns without lookups
+  const std::set<std::string> zeroed(report.zeroed.begin(), report.zeroed.end());
   net.visit_parameters([&](std::string_view name, auto& item) {
     if (next < accepted.size() && accepted[next].name == name) {
       item.value.copy_from(accepted[next].values);
-      report.loaded.push_back(std::move(accepted[next].name));
+      if (!zeroed.contains(accepted[next].name)) report.loaded.push_back(std::move(accepted[next].name));
       ++next;
     }
   });
