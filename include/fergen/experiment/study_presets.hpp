@@ -32,12 +32,12 @@ struct generator_settings {
   std::int64_t per_class = 0;       // otherwise this many images of every class; 0: as many as the real frames
   std::int64_t grid_per_class = 8;  // columns of the sample grid
 
-  // The steps of a generator that learns `frames` frames in batches of `batch`; preset_steps: its preset's.
-  std::int64_t training_steps(std::int64_t frames, std::int64_t batch, std::int64_t preset_steps) const {
+  // The steps of a generator that learns `frames` frames, `per_step` images a step; preset_steps: its preset's.
+  std::int64_t training_steps(std::int64_t frames, std::int64_t per_step, std::int64_t preset_steps) const {
     if (epochs > 0)
       return std::max<std::int64_t>(
           std::max<std::int64_t>(1, steps),
-          static_cast<std::int64_t>(std::ceil(epochs * static_cast<double>(frames) / static_cast<double>(batch))));
+          static_cast<std::int64_t>(std::ceil(epochs * static_cast<double>(frames) / static_cast<double>(per_step))));
     return steps > 0 ? steps : preset_steps;
   }
 };
