@@ -32,8 +32,7 @@ int run_study_command(study_arguments& a, const CLI::App* cmd, bool evaluate) {
       a.source.casme_imbalance = p.faces.casme_imbalance;
     }
   }
-  if (cmd->get_option_no_throw("--size") == nullptr || cmd->count("--size") == 0)  // the frames' size: the preset's unless given
-    a.source.size = p.frame_size > 0 ? p.frame_size : p.faces.size;
+  if (cmd->get_option_no_throw("--size") == nullptr || cmd->count("--size") == 0) a.source.size = p.faces.size;  // the frames' size: the preset's unless given
   experiment::service_options so;
   so.generator = p.generator;
   so.classifier = p.classifier;

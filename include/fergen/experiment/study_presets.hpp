@@ -103,7 +103,6 @@ struct study_preset {
   generator_settings generator;
   classifier_settings classifier;
   data::procedural_options faces;  // the real data when no other source is given
-  std::int64_t frame_size = 0;     // the real frames are resized to this (antialiased); 0: the faces' size
   std::string feature_backbone;    // the quality metrics' feature space; empty: the plan's first backbone
 };
 
@@ -132,9 +131,9 @@ inline study_preset paper() {
   return p;
 }
 
-// What `fergen demo` runs on a 2-core CPU in under 10 minutes: the procedural faces of 4 subjects, rendered as every
-// tool renders them and resized to 32x32, the generator's own size (trained on a 32x32 generator's images,
-// upsampled, VGG-16 small recognised 23% of held-out subjects' frames at 48x48 and 37% of the same frames at 32x32:
+// What `fergen demo` runs on a 2-core CPU in under 10 minutes: the procedural faces of 4 subjects at 32x32, the
+// generator's own size (trained on a 32x32 generator's images, upsampled, VGG-16 small recognised 23% of held-out
+// subjects' frames at 48x48 and 37% of the same frames at 32x32, where the real frames taught it 36%:
 // docs/generator_recipes.md), a small UNet trained for a few hundred steps per generator (three generators: the
 // random protocol's and two shared by LOSO's four folds), the small backbones at 48x48 (the frames upsampled: at
 // 32x32 they end on maps too small to learn from; Inception at its minimum, 75x75), one trial of the baseline,
@@ -170,7 +169,7 @@ inline study_preset demo() {
                          {.backbone = "inception_v3", .input_size = 75, .batch = 32, .dropout = 0}};
   p.faces.subjects = 4;
   p.faces.clips_per_class = 1;
-  p.frame_size = 32;  // resized, not rendered at 32: a face drawn on 32x32 pixels loses its subtle strokes
+  p.faces.size = 32;
   p.feature_backbone = "resnet50";  // the cheapest small backbone to train (half of VGG-16's time)
   return p;
 }
