@@ -33,8 +33,6 @@ if [ ${#recipes[@]} -eq 0 ]; then
     "every-frame-guided=--lr 2e-3 --min-motion 0 | --guidance 3"
     "motion-guided=--lr 2e-3 --min-motion 0.5 | --guidance 2"
     "motion=--lr 2e-3 --min-motion 0.5 |"
-    "motion-lr4e-3=--lr 4e-3 --min-motion 0.5 |"
-    "motion-lr4e-3-v-minsnr=--lr 4e-3 --min-motion 0.5 --prediction v --loss-weighting min-snr |"
   )
 fi
 [ -x "$fergen" ] || { echo "generator-recipes: no fergen at $fergen (cmake --workflow --preset release, or --fergen PATH)" >&2; exit 1; }
