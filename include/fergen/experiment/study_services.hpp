@@ -54,12 +54,6 @@ inline data::dataset resized(const data::dataset& frames, std::int64_t size) {
   return out;
 }
 
-// A generator's training length; the warm-up stays within the first quarter of a short run.
-inline void set_generator_steps(diffusion::preset& p, std::int64_t steps) {
-  p.trainer.steps = steps;
-  p.trainer.warmup_steps = std::min(p.trainer.warmup_steps, steps / 4);
-}
-
 // The diffusion preset of a study, sized to its frames. Attention stays at the preset's levels when the image
 // size changes (as `fergen train-diffusion --size` does).
 inline diffusion::preset generator_preset(const generator_settings& g, std::int64_t classes) {
@@ -71,7 +65,6 @@ inline diffusion::preset generator_preset(const generator_settings& g, std::int6
   p.model.attention_resolutions.clear();
   for (const auto level : attention_levels) p.model.attention_resolutions.push_back(g.image_size >> level);
   if (g.base_channels > 0) p.model.base_channels = g.base_channels;
-  if (g.steps > 0) set_generator_steps(p, g.steps);
   if (g.batch > 0) p.trainer.batch = g.batch;
   if (g.sampling_steps > 0) p.sampler.steps = g.sampling_steps;
   p.model.classes = classes;
@@ -163,7 +156,10 @@ study_services make_study_services(const service_options& o, std::function<void(
     const std::int64_t learned = p.trainer.min_motion > 0
                                      ? static_cast<std::int64_t>(data::moving_frames(ds, p.trainer.min_motion).size())
                                      : ds.size();
-    detail::set_generator_steps(p, o.generator.training_steps(learned, p.trainer.batch, p.trainer.steps));
+    // The length, decided here alone: it depends on the frames this generator learns. The warm-up stays within
+    // the first quarter of a short run.
+    p.trainer.steps = o.generator.training_steps(learned, p.trainer.batch, p.trainer.steps);
+    p.trainer.warmup_steps = std::min(p.trainer.warmup_steps, p.trainer.steps / 4);
     models::unet<B> net(p.model);
     nn::initialize(net, seed);
     diffusion::trainer trainer(net, p.process, p.trainer, ds.class_names());
