@@ -2,7 +2,11 @@
 // 160x160, batch 8, against PyTorch (Debian's python3-torch) measured in the same run with the same number
 // of threads. Prints a table and the ratios (fergen / PyTorch throughput: above 1 is faster).
 //
-//   bench_core [--threads N] [--seconds S] [--csv FILE] [--python /usr/bin/python3]
+//   bench_core [--threads N] [--seconds S] [--csv FILE] [--kernels automatic|onednn|onednn_gemm|reference]
+//              [--contend] [--paths] [--python /usr/bin/python3]
+//
+// --paths also times every convolution on each of fergen's paths (oneDNN's primitive, Winograd / im2col over
+// oneDNN's sgemm, the OpenBLAS reference) in the same run: the measurements behind cpu_onednn::prefers_primitive.
 #include <fergen/backend/cpu/blas.hpp>
 #include <fergen/nn/conv2d.hpp>
 #include <fergen/nn/initialize.hpp>
@@ -10,6 +14,7 @@
 #include <omp.h>
 
 #include "bench_support.hpp"
+#include "cpu_bench.hpp"
 
 #include <cstdio>
 #include <cmath>
@@ -24,6 +29,9 @@ struct options {
   int threads = 2;
   double seconds = 1.0;
   std::string csv;
+  std::string kernels = "automatic";
+  bool contend = false;
+  bool paths = false;
   std::string python = "/usr/bin/python3";
   std::string script = FERGEN_BENCHMARK_DIR "/torch_core.py";
 };
@@ -60,11 +68,16 @@ int main(int argc, char** argv) {
   args.option("--threads", o.threads, "N")
       .option("--seconds", o.seconds, "S")
       .option("--csv", o.csv, "FILE")
+      .option("--kernels", o.kernels, "automatic|onednn|onednn_gemm|reference")
+      .flag("--contend", o.contend)
+      .flag("--paths", o.paths)
       .option("--python", o.python, "PATH");
-  if (!args.parse(argc, argv)) return 2;
+  if (!args.parse(argc, argv) || !fergen::bench::set_kernels(o.kernels)) return 2;
+  const fergen::bench::competing_process competitor(o.contend);
   omp_set_num_threads(o.threads);
-  std::printf("bench_core: %d threads, ~%.1f s per measurement; PyTorch peer: %s\n", o.threads, o.seconds,
-              o.python.c_str());
+  std::printf("bench_core: %d threads, ~%.1f s per measurement%s; PyTorch peer: %s\n", o.threads, o.seconds,
+              competitor.running() ? ", with a competing CPU-bound process (--contend)" : "", o.python.c_str());
+  fergen::bench::print_machine(o.threads);
 
   // --- fergen side -------------------------------------------------------------------------------------
   const std::vector<std::int64_t> gemm_sizes = {256, 512, 1024, 2048};
@@ -78,16 +91,27 @@ int main(int argc, char** argv) {
     work << "gemm " << n << ' ' << n << ' ' << n << '\n';
   }
   using B = fergen::cpu<float>;
+  const std::vector<fergen::cpu_kernels> path_kernels = {fergen::cpu_kernels::onednn, fergen::cpu_kernels::onednn_gemm,
+                                                         fergen::cpu_kernels::reference};
+  std::vector<std::vector<double>> path_seconds;  // per convolution, per path_kernels entry
   for (const auto& s : resnet50_convs) {
     fergen::nn::conv2d<B> conv(s.in, s.out, {.kernel = s.kernel, .stride = s.stride, .padding = s.kernel / 2, .bias = false});
     fergen::nn::initialize(conv, 1);
     const auto x = fergen::tensor<B>::full({batch, s.in, s.size, s.size}, 0.5f);
-    auto ctx = fergen::context<B>::train();
     const auto dy = fergen::tensor<B>::full(conv.output_shape(x.shape()), 0.25f);
-    ours.push_back(fergen::bench::median_seconds([&] {
-      conv.forward(ctx, x);
-      conv.backward(ctx, dy);
-    }, o.seconds));
+    const auto time_with = [&](fergen::cpu_kernels k) {
+      auto ctx = fergen::context<B>::train();
+      ctx.resources.kernels = k;
+      return fergen::bench::median_seconds([&] {
+        conv.forward(ctx, x);
+        conv.backward(ctx, dy);
+      }, o.seconds);
+    };
+    ours.push_back(time_with(fergen::default_cpu_kernels()));
+    if (o.paths) {
+      path_seconds.emplace_back();
+      for (const auto k : path_kernels) path_seconds.back().push_back(time_with(k));
+    }
     work << "conv " << batch << ' ' << s.in << ' ' << s.size << ' ' << s.size << ' ' << s.out << ' ' << s.kernel << ' '
          << s.kernel << ' ' << s.stride << ' ' << s.stride << ' ' << s.kernel / 2 << ' ' << s.kernel / 2 << '\n';
   }
@@ -111,7 +135,9 @@ int main(int argc, char** argv) {
     if (csv) csv << "sgemm," << gemm_sizes[i] << ",1," << ours[i] << ',' << (have_peer ? theirs[i] : 0) << ',' << mine
                  << ',' << peer << ",GFLOP/s," << (have_peer ? mine / peer : 0) << '\n';
   }
-  std::printf("\n%-28s %5s %12s %12s %8s\n", "conv2d fwd+bwd, batch 8", "count", "fergen", "PyTorch", "ratio");
+  std::printf("\n%-28s %5s %12s %12s %8s", "conv2d fwd+bwd, batch 8", "count", "fergen", "PyTorch", "ratio");
+  if (o.paths) std::printf("   %12s %12s %12s", "oneDNN conv", "sgemm path", "reference");
+  std::printf("\n");
   double total_ours = 0, total_theirs = 0;
   for (std::size_t j = 0; j < resnet50_convs.size(); ++j) {
     const auto& s = resnet50_convs[j];
@@ -121,8 +147,11 @@ int main(int argc, char** argv) {
     char label[64];
     std::snprintf(label, sizeof label, "%lldx%lld %lld->%lld /%lld @%lld", (long long)s.kernel, (long long)s.kernel,
                   (long long)s.in, (long long)s.out, (long long)s.stride, (long long)s.size);
-    std::printf("%-28s %5d %8.1f img/s %6.1f img/s %6.2f\n", label, s.count, batch / mine, have_peer ? batch / peer : 0.0,
+    std::printf("%-28s %5d %8.1f img/s %6.1f img/s %6.2f", label, s.count, batch / mine, have_peer ? batch / peer : 0.0,
                 have_peer ? peer / mine : 0.0);
+    if (o.paths)
+      for (const double t : path_seconds[j]) std::printf("   %6.1f img/s", batch / t);
+    std::printf("\n");
     if (csv) csv << "conv," << label << ',' << s.count << ',' << mine << ',' << peer << ',' << batch / mine << ','
                  << (have_peer ? batch / peer : 0) << ",img/s," << (have_peer ? peer / mine : 0) << '\n';
   }

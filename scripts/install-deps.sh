@@ -13,7 +13,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build git pkg-config
-  libxtensor-dev libxtensor-blas-dev libopenblas-dev zlib1g-dev libstb-dev libpugixml-dev nlohmann-json3-dev libcli11-dev doctest-dev
+  libxtensor-dev libxtensor-blas-dev libopenblas-dev libdnnl-dev zlib1g-dev libstb-dev libpugixml-dev nlohmann-json3-dev libcli11-dev doctest-dev
 )
 case "${1:-}" in
   "") ;;

@@ -73,6 +73,7 @@ TEST_CASE_TEMPLATE("Winograd F(2x2, 3x3) convolutions equal the direct sum, forw
     };
     const auto x = convert(x64), w = convert(w64), b = convert(b64);
     auto ctx = context<B>::train();
+    ctx.resources.kernels = cpu_kernels::onednn_gemm;  // Winograd, not oneDNN's convolution
     // Forward, through ops::conv2d as the layers call it.
     const auto y = ops::conv2d<B>::forward(ctx, x, w, &b, g);
     const double forward_error = max_relative(y, direct(xv, s.x, wv, s.k, &bv));
@@ -108,6 +109,7 @@ TEST_CASE("the Winograd path is taken only where it pays and gives the same bits
   using B = cpu<float>;
   const auto x = testing::random_tensor<float>({4, 32, 20, 18}, 5), w = testing::random_tensor<float>({48, 32, 3, 3}, 6);
   auto ctx = context<B>::eval();
+  ctx.resources.kernels = cpu_kernels::onednn_gemm;  // Winograd, not oneDNN's convolution
   omp_set_num_threads(1);
   const auto one = ops::conv2d<B>::forward(ctx, x, w, nullptr, g3);
   omp_set_num_threads(2);

@@ -39,6 +39,29 @@ inline void use_one_thread_here() {
 #endif
 }
 
+// While it lives, a library that sizes its work by omp_get_max_threads() (oneDNN's products and convolutions)
+// runs on the calling thread alone: fergen calls such kernels from inside its own partitions, where a second
+// team would put more threads than cores on the machine. Outside a parallel region only; inside one,
+// libraries built on OpenMP already run single-threaded.
+class one_thread_scope {
+ public:
+  one_thread_scope() {
+#if defined(_OPENMP)
+    if (!omp_in_parallel() && (saved_ = omp_get_max_threads()) > 1) omp_set_num_threads(1);
+#endif
+  }
+  ~one_thread_scope() {
+#if defined(_OPENMP)
+    if (saved_ > 1) omp_set_num_threads(saved_);
+#endif
+  }
+  one_thread_scope(const one_thread_scope&) = delete;
+  one_thread_scope& operator=(const one_thread_scope&) = delete;
+
+ private:
+  [[maybe_unused]] int saved_ = 1;
+};
+
 // Runs body(i) for i in [0, count), statically partitioned. Work smaller than min_per_thread items per
 // thread stays on the calling thread: waking workers costs more than tiny loops gain. The body must not
 // throw (an exception cannot cross an OpenMP region); kernels validate their arguments before the loop.

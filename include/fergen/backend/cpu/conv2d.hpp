@@ -1,10 +1,12 @@
-// fergen/backend/cpu/conv2d.hpp: convolution on the CPU by im2col + gemm: per image for large maps (with a
-// copy-free 1x1 path), as one product over the whole batch for small maps.
+// fergen/backend/cpu/conv2d.hpp: convolution on the CPU: oneDNN's kernels where the build has them
+// (conv2d_onednn.hpp), else, and as the reference, Winograd for 3x3 stride 1 and im2col + gemm: per image for
+// large maps (with a copy-free 1x1 path), as one product over the whole batch for small maps.
 #pragma once
 
 #include <fergen/backend/context.hpp>
 #include <fergen/backend/conv2d.hpp>
 #include <fergen/backend/cpu/blas.hpp>
+#include <fergen/backend/cpu/conv2d_onednn.hpp>
 #include <fergen/backend/cpu/tensor.hpp>
 #include <fergen/backend/cpu/winograd.hpp>
 #include <fergen/core/parallel.hpp>
@@ -147,16 +149,25 @@ struct conv2d<cpu<T>> {
     require(xs.c == ws.c, "conv2d: input ", xs, " has ", xs.c, " channels, the weight ", ws, " expects ", ws.c);
   }
 
-  static tensor_type forward(context_type&, const tensor_type& x, const tensor_type& weight, const tensor_type* bias,
+  static tensor_type forward(context_type& ctx, const tensor_type& x, const tensor_type& weight, const tensor_type* bias,
                              const conv2d_geometry& g) {
     const shape xs = x.shape(), ws = weight.shape();
     check(xs, ws, g);
     const shape ys = g.output(xs, ws.n);
     if (bias) require(bias->size() == ws.n, "conv2d: bias of ", bias->size(), " values for ", ws.n, " filters");
     tensor_type y = tensor_type::uninitialized(ys);
+    const cpu_kernels kernels = ctx.resources.kernels;
+#if FERGEN_WITH_DNNL
+    if constexpr (std::is_same_v<T, float>) {
+      if (cpu_onednn::use_primitive(kernels, cpu_onednn::conv_pass::forward_training, xs, ws, g) &&
+          cpu_onednn::forward(x.data(), weight.data(), bias ? bias->data() : nullptr, y.data(), {xs, ws, ys, g},
+                              ctx.record))
+        return y;
+    }
+#endif
     if (cpu_winograd::applies(g, xs, ws.n)) {
       cpu_winograd::convolve(x.data(), xs, cpu_winograd::transform_weights(weight.data(), ws.n, ws.c, false), ws.n,
-                             bias ? bias->data() : nullptr, y.data());
+                             bias ? bias->data() : nullptr, y.data(), kernels);
       return y;
     }
     const std::int64_t k = ws.c * ws.h * ws.w, p = ys.h * ys.w;
@@ -167,7 +178,7 @@ struct conv2d<cpu<T>> {
       parallel_for(xs.n, [&](std::int64_t n) {
         cpu_conv::im2col(x.data() + n * xs.per_sample(), xs, g, ys.w, 0, p, col.get() + n * p, np);
       });
-      cpu_blas::parallel_gemm(false, false, ys.c, np, k, T{1}, w, k, col.get(), np, T{0}, out.get(), np);
+      cpu_blas::parallel_gemm(false, false, ys.c, np, k, T{1}, w, k, col.get(), np, T{0}, out.get(), np, kernels);
       cpu_conv::from_channel_major(out.get(), ys.n, ys.c, p, y.data());
       if (bias) {
         parallel_for(ys.n * ys.c, [&](std::int64_t i) {
@@ -190,17 +201,17 @@ struct conv2d<cpu<T>> {
         beta = 1;
       }
       if (g.pointwise()) {
-        cpu_blas::gemm(false, false, ys.c, p1 - p0, k, T{1}, w, k, xn + p0, p, beta, yn + p0, p);
+        cpu_blas::gemm(false, false, ys.c, p1 - p0, k, T{1}, w, k, xn + p0, p, beta, yn + p0, p, kernels);
       } else {
         auto col = cpu_conv::scratch<T>(k * (p1 - p0));
         cpu_conv::im2col(xn, xs, g, ys.w, p0, p1, col.get(), p1 - p0);
-        cpu_blas::gemm(false, false, ys.c, p1 - p0, k, T{1}, w, k, col.get(), p1 - p0, beta, yn + p0, p);
+        cpu_blas::gemm(false, false, ys.c, p1 - p0, k, T{1}, w, k, col.get(), p1 - p0, beta, yn + p0, p, kernels);
       }
     });
     return y;
   }
 
-  static tensor_type backward_data(context_type&, const tensor_type& dy, const tensor_type& weight, const shape& xs,
+  static tensor_type backward_data(context_type& ctx, const tensor_type& dy, const tensor_type& weight, const shape& xs,
                                    const conv2d_geometry& g) {
     const shape ws = weight.shape(), ys = dy.shape();
     check(xs, ws, g);
@@ -208,12 +219,21 @@ struct conv2d<cpu<T>> {
             g.output(xs, ws.n), " of input ", xs);
     const std::int64_t taps = ws.h * ws.w, k = ws.c * taps, p = ys.h * ys.w;
     const T* w = weight.data();
+    const cpu_kernels kernels = ctx.resources.kernels;
+#if FERGEN_WITH_DNNL
+    if constexpr (std::is_same_v<T, float>) {
+      if (cpu_onednn::use_primitive(kernels, cpu_onednn::conv_pass::backward_data, xs, ws, g)) {
+        tensor_type dx = tensor_type::uninitialized(xs);
+        if (cpu_onednn::backward_data(dy.data(), w, dx.data(), {xs, ws, ys, g})) return dx;
+      }
+    }
+#endif
     // A 3x3 stride-1 padding-1 convolution's data gradient is the convolution of dy with the kernel turned by
     // 180 degrees, input and output channels swapped: the same Winograd path.
     if (cpu_winograd::applies(g, ys, xs.c)) {
       tensor_type dx = tensor_type::uninitialized(xs);
-      cpu_winograd::convolve(dy.data(), ys, cpu_winograd::transform_weights(w, xs.c, ws.n, true), xs.c, static_cast<const T*>(nullptr),
-                             dx.data());
+      cpu_winograd::convolve(dy.data(), ys, cpu_winograd::transform_weights(w, xs.c, ws.n, true), xs.c,
+                             static_cast<const T*>(nullptr), dx.data(), kernels);
       return dx;
     }
     if (p < cpu_conv::batch_product_below) {
@@ -221,7 +241,7 @@ struct conv2d<cpu<T>> {
       const std::int64_t np = xs.n * p;
       auto dyc = cpu_conv::scratch<T>(ys.c * np), col = cpu_conv::scratch<T>(k * np);
       cpu_conv::to_channel_major(dy.data(), ys.n, ys.c, p, dyc.get());
-      cpu_blas::parallel_gemm(true, false, k, np, ys.c, T{1}, w, k, dyc.get(), np, T{0}, col.get(), np);
+      cpu_blas::parallel_gemm(true, false, k, np, ys.c, T{1}, w, k, dyc.get(), np, T{0}, col.get(), np, kernels);
       parallel_for(xs.n, [&](std::int64_t n) {
         cpu_conv::col2im(col.get() + n * p, xs, g, ys.h, ys.w, 0, xs.c, dx.data() + n * xs.per_sample(), np);
       });
@@ -236,10 +256,11 @@ struct conv2d<cpu<T>> {
       T* dxn = dx.data() + n * xs.per_sample();
       // Rows [c0 * taps, c1 * taps) of weight^T are columns of weight: offset the pointer, keep lda = k.
       if (g.pointwise()) {
-        cpu_blas::gemm(true, false, c1 - c0, p, ys.c, T{1}, w + c0, k, dyn, p, T{0}, dxn + c0 * p, p);
+        cpu_blas::gemm(true, false, c1 - c0, p, ys.c, T{1}, w + c0, k, dyn, p, T{0}, dxn + c0 * p, p, kernels);
       } else {
         auto col = cpu_conv::scratch<T>((c1 - c0) * taps * p);
-        cpu_blas::gemm(true, false, (c1 - c0) * taps, p, ys.c, T{1}, w + c0 * taps, k, dyn, p, T{0}, col.get(), p);
+        cpu_blas::gemm(true, false, (c1 - c0) * taps, p, ys.c, T{1}, w + c0 * taps, k, dyn, p, T{0}, col.get(), p,
+                       kernels);
         cpu_conv::col2im(col.get(), xs, g, ys.h, ys.w, c0, c1, dxn, p);
       }
     });
@@ -247,13 +268,28 @@ struct conv2d<cpu<T>> {
   }
 
   // Accumulates into dweight and dbias (either may be null: a frozen parameter gets no gradient).
-  static void backward_weight(context_type&, const tensor_type& dy, const tensor_type& x, const conv2d_geometry& g,
+  static void backward_weight(context_type& ctx, const tensor_type& dy, const tensor_type& x, const conv2d_geometry& g,
                               tensor_type* dweight, tensor_type* dbias) {
     const shape xs = x.shape(), ys = dy.shape();
     const std::int64_t p = ys.h * ys.w;
-    if (dbias) {
+    const cpu_kernels kernels = ctx.resources.kernels;
+    if (dbias)
       require(dbias->size() == ys.c, "conv2d backward: bias gradient of ", dbias->size(), " values for ", ys.c,
               " filters");
+#if FERGEN_WITH_DNNL
+    if constexpr (std::is_same_v<T, float>) {
+      if (dweight && cpu_onednn::use_primitive(kernels, cpu_onednn::conv_pass::backward_weights, xs, dweight->shape(), g)) {
+        const shape ws = dweight->shape();
+        check(xs, ws, g);
+        require(ys == g.output(xs, ws.n), "conv2d backward: gradient ", ys, " does not match the output ",
+                g.output(xs, ws.n), " of input ", xs);
+        if (cpu_onednn::backward_weights(x.data(), dy.data(), dweight->data(), dbias ? dbias->data() : nullptr,
+                                         {xs, ws, ys, g}))
+          return;
+      }
+    }
+#endif
+    if (dbias) {
       T* db = dbias->data();
       parallel_for(ys.c, [&](std::int64_t oc) {
         double sum = 0;
@@ -278,7 +314,8 @@ struct conv2d<cpu<T>> {
         cpu_conv::im2col(x.data() + n * xs.per_sample(), xs, g, ys.w, 0, p, col.get() + n * p, np);
       });
       // Blocks of the product write disjoint parts of the gradient: it accumulates in place.
-      cpu_blas::parallel_gemm(false, true, ws.n, k, np, T{1}, dyc.get(), np, col.get(), np, T{1}, dweight->data(), k);
+      cpu_blas::parallel_gemm(false, true, ws.n, k, np, T{1}, dyc.get(), np, col.get(), np, T{1}, dweight->data(), k,
+                              kernels);
       return;
     }
     // One accumulator per thread, summed at the end: images contribute to the same weight gradient.
@@ -296,11 +333,12 @@ struct conv2d<cpu<T>> {
       const T* xn = x.data() + n * xs.per_sample();
       const T* dyn = dy.data() + n * ys.per_sample();
       if (g.pointwise()) {
-        cpu_blas::gemm(false, true, ws.n, k, p1 - p0, T{1}, dyn + p0, p, xn + p0, p, T{1}, acc.get(), k);
+        cpu_blas::gemm(false, true, ws.n, k, p1 - p0, T{1}, dyn + p0, p, xn + p0, p, T{1}, acc.get(), k, kernels);
       } else {
         auto col = cpu_conv::scratch<T>(k * (p1 - p0));
         cpu_conv::im2col(xn, xs, g, ys.w, p0, p1, col.get(), p1 - p0);
-        cpu_blas::gemm(false, true, ws.n, k, p1 - p0, T{1}, dyn + p0, p, col.get(), p1 - p0, T{1}, acc.get(), k);
+        cpu_blas::gemm(false, true, ws.n, k, p1 - p0, T{1}, dyn + p0, p, col.get(), p1 - p0, T{1}, acc.get(), k,
+                       kernels);
       }
     });
     T* dw = dweight->data();

@@ -67,7 +67,8 @@ cpu_detail::scratch_buffer<T> transform_weights(const T* w, std::int64_t k_count
 // their zero padding into a buffer of 4 rows of 2 tiles_w + 2 values; B^T combines the 4 rows, then B combines
 // neighbouring columns (p = 2 t .. 2 t + 3 in the padded row for tile t).
 template <class T>
-void convolve(const T* x, const shape& xs, const cpu_detail::scratch_buffer<T>& u, std::int64_t k_count, const T* bias, T* y) {
+void convolve(const T* x, const shape& xs, const cpu_detail::scratch_buffer<T>& u, std::int64_t k_count, const T* bias, T* y,
+              cpu_kernels kernels = default_cpu_kernels()) {
   const std::int64_t c_count = xs.c, h = xs.h, w = xs.w;
   const std::int64_t tiles_h = (h + 1) / 2, tiles_w = (w + 1) / 2, rows = xs.n * tiles_h;
   const std::int64_t padded = 2 * tiles_w + 2;  // input columns -1 .. 2 tiles_w
@@ -141,7 +142,7 @@ void convolve(const T* x, const shape& xs, const cpu_detail::scratch_buffer<T>& 
     // The 16 products: M_xi [K, tiles] = U_xi [K, C] V_xi [C, tiles].
     for (std::int64_t xi = 0; xi < 16; ++xi)
       cpu_blas::gemm(false, false, k_count, n_tiles, c_count, T{1}, u.get() + xi * k_count * c_count, c_count,
-                     v + xi * vs, n_tiles, T{0}, m + xi * ms, n_tiles);
+                     v + xi * vs, n_tiles, T{0}, m + xi * ms, n_tiles, kernels);
     // Output transform: s[i][q] = (A^T M)[i][q] over a tile row, then Y = s A into two output rows, cut at the
     // map's edge, plus the bias.
     for (std::int64_t k = 0; k < k_count; ++k) {
