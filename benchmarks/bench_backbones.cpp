@@ -3,7 +3,8 @@
 // PyTorch (Debian's python3-torch and python3-torchvision) measured in the same run with the same number of
 // threads. Prints throughput and the six ratios (fergen / PyTorch: above 1 is faster).
 //
-//   bench_backbones [--threads N] [--seconds S] [--only vgg16|resnet50|inception_v3] [--python /usr/bin/python3]
+//   bench_backbones [--threads N] [--seconds S] [--only vgg16|resnet50|inception_v3]
+//                   [--kernels automatic|onednn|onednn_gemm|reference] [--contend] [--python /usr/bin/python3]
 #include <fergen/models/backbones.hpp>
 #include <fergen/nn/initialize.hpp>
 #include <fergen/nn/losses.hpp>
@@ -13,6 +14,7 @@
 #include <omp.h>
 
 #include "bench_support.hpp"
+#include "cpu_bench.hpp"
 
 #include <cstdio>
 #include <string>
@@ -27,6 +29,8 @@ struct options {
   int threads = 2;
   double seconds = 3.0;
   std::string only;
+  std::string kernels = "automatic";
+  bool contend = false;
   std::string python = "/usr/bin/python3";
   std::string script = FERGEN_BENCHMARK_DIR "/torch_backbones.py";
 };
@@ -76,13 +80,18 @@ int main(int argc, char** argv) {
   args.option("--threads", o.threads, "N")
       .option("--seconds", o.seconds, "S")
       .option("--only", o.only, "vgg16|resnet50|inception_v3")
+      .option("--kernels", o.kernels, "automatic|onednn|onednn_gemm|reference")
+      .flag("--contend", o.contend)
       .option("--python", o.python, "PATH");
-  if (!args.parse(argc, argv)) return 2;
+  if (!args.parse(argc, argv) || !fergen::bench::set_kernels(o.kernels)) return 2;
+  const fergen::bench::competing_process competitor(o.contend);
   omp_set_num_threads(o.threads);
   std::printf("bench_backbones: %d threads, ~%.1f s per measurement, batch %lld, 3x%lldx%lld, %lld classes; "
               "PyTorch peer: %s\n",
               o.threads, o.seconds, static_cast<long long>(batch), static_cast<long long>(size),
               static_cast<long long>(size), static_cast<long long>(classes), o.python.c_str());
+  if (competitor.running()) std::printf("with a competing CPU-bound process (--contend)\n");
+  fergen::bench::print_machine(o.threads);
 
   // Each network is measured in fergen, then at once in PyTorch: on a shared machine the two sides of a ratio
   // then see the same load.

@@ -3,7 +3,8 @@
 // same network (tests/reference/unet_torch.py) in the same run with the same number of threads. Prints
 // images per second, the ratio (fergen / PyTorch throughput: above 1 is faster) and both parameter counts.
 //
-//   bench_unet [--threads N] [--seconds S] [--batch B] [--preset benchmark|study|demo] [--python /usr/bin/python3]
+//   bench_unet [--threads N] [--seconds S] [--batch B] [--preset benchmark|study|demo|small]
+//              [--kernels automatic|onednn|onednn_gemm|reference] [--contend] [--python /usr/bin/python3]
 #include <fergen/diffusion/ddim.hpp>
 #include <fergen/diffusion/noise_schedule.hpp>
 #include <fergen/models/unet.hpp>
@@ -15,6 +16,7 @@
 #include <omp.h>
 
 #include "bench_support.hpp"
+#include "cpu_bench.hpp"
 
 #include <cstdio>
 #include <map>
@@ -26,27 +28,46 @@ namespace {
 
 using B = fergen::cpu<float>;
 
+// The network of `train-diffusion --size 16 --base-channels 32 --channel-mult 1,2` on a small image folder (16x16,
+// 32 and 64 channels, two residual blocks per level, batch 64) without its middle attention, which the PyTorch peer
+// lacks: the small networks where a framework's overhead shows.
+fergen::models::unet_config small_images(std::int64_t classes) {
+  fergen::models::unet_config c;
+  c.image_size = 16;
+  c.base_channels = 32;
+  c.channel_mult = {1, 2};
+  c.res_blocks = 2;
+  c.groups = 8;
+  c.classes = classes;
+  return c;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int threads = 2;
   double seconds = 5.0;
-  std::int64_t batch = 32;
-  std::string preset = "benchmark", python = "/usr/bin/python3";
+  std::int64_t batch = 0;  // 0: the preset's (64 for small, else 32)
+  std::string preset = "benchmark", python = "/usr/bin/python3", kernels = "automatic";
+  bool contend = false;
   fergen::bench::command_line args("bench_unet");
   args.option("--threads", threads, "N")
       .option("--seconds", seconds, "S")
       .option("--batch", batch, "B")
-      .option("--preset", preset, "benchmark|study|demo")
+      .option("--preset", preset, "benchmark|study|demo|small")
+      .option("--kernels", kernels, "automatic|onednn|onednn_gemm|reference")
+      .flag("--contend", contend)
       .option("--python", python, "PATH");
-  if (!args.parse(argc, argv)) return 2;
+  if (!args.parse(argc, argv) || !fergen::bench::set_kernels(kernels)) return 2;
+  const fergen::bench::competing_process competitor(contend);
   omp_set_num_threads(threads);
   namespace models = fergen::models;
   const std::map<std::string, models::unet_config> presets{{"benchmark", models::unet_presets::benchmark(7)},
                                                            {"study", models::unet_presets::study(7)},
-                                                           {"demo", models::unet_presets::demo(7)}};
+                                                           {"demo", models::unet_presets::demo(7)},
+                                                           {"small", small_images(10)}};
   if (!presets.contains(preset)) {
-    std::fprintf(stderr, "bench_unet: unknown preset '%s' (benchmark, study, demo)\n", preset.c_str());
+    std::fprintf(stderr, "bench_unet: unknown preset '%s' (benchmark, study, demo, small)\n", preset.c_str());
     return 2;
   }
   models::unet_config config = presets.at(preset);
@@ -55,9 +76,12 @@ int main(int argc, char** argv) {
     std::printf("note: the PyTorch peer has no attention; preset '%s' has it, so its ratio is not like for like\n",
                 preset.c_str());
   const std::int64_t size = config.image_size;
+  if (batch <= 0) batch = preset == "small" ? 64 : 32;
   std::printf("bench_unet: %d threads, ~%.0f s per measurement, batch %lld at %lldx%lld; PyTorch peer: %s\n", threads,
               seconds, static_cast<long long>(batch), static_cast<long long>(size), static_cast<long long>(size),
               python.c_str());
+  if (competitor.running()) std::printf("with a competing CPU-bound process (--contend)\n");
+  fergen::bench::print_machine(threads);
   std::printf("network: %s\n", config.describe().c_str());
 
   models::unet<B> net(config);
