@@ -27,7 +27,7 @@ void add_study_command(CLI::App& app, std::function<int()>& run) {
 void add_demo_command(CLI::App& app, std::function<int()>& run) {
   auto a = std::make_shared<study_arguments>();
   CLI::App* cmd = app.add_subcommand(
-      "demo", "The study on the built-in procedural faces, sized for a 2-core CPU (about 10 minutes): "
+      "demo", "The study on the built-in procedural faces, sized for a 2-core CPU (about 8 minutes): "
               "= fergen study --preset demo");
   cmd->add_option("--out", a->out, "Results folder")->capture_default_str();
   cmd->add_option("--seed", a->seed, "Seed of the whole run");

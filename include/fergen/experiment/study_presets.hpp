@@ -131,7 +131,7 @@ inline study_preset paper() {
   return p;
 }
 
-// What `fergen demo` runs on a 2-core CPU in under 10 minutes: the procedural faces of 4 subjects at 32x32, the
+// What `fergen demo` runs on a 2-core CPU in under 10 minutes (8.3 with oneDNN): the procedural faces of 4 subjects at 32x32, the
 // generator's own size (trained on a 32x32 generator's images, upsampled, VGG-16 small recognised 23% of held-out
 // subjects' frames at 48x48 and 37% of the same frames at 32x32, where the real frames taught it 36%:
 // docs/generator_recipes.md), a small UNet trained for a few hundred steps per generator (three generators: the
