@@ -42,7 +42,7 @@ inline void print_machine(int threads) {
   std::printf("kernels: fergen %s; OpenBLAS kernel %s%s%s", std::string(to_string(default_cpu_kernels())).c_str(),
               ops::cpu_blas::openblas_kernel(), coretype ? " (OPENBLAS_CORETYPE=" : "", coretype ? coretype : "");
   if (coretype) std::printf(")");
-#if FERGEN_WITH_DNNL
+#if FERGEN_CPU_ONEDNN
   std::printf("; %s", ops::cpu_onednn::describe().c_str());
 #else
   std::printf("; built without oneDNN");

@@ -7,7 +7,7 @@
 #include <fergen/core/traits.hpp>
 
 #include <cblas.h>
-#if FERGEN_WITH_DNNL
+#if FERGEN_CPU_ONEDNN
 #include <oneapi/dnnl/dnnl.h>
 #endif
 
@@ -43,7 +43,7 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
           std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc,
           cpu_kernels kernels = default_cpu_kernels()) {
   if (m == 0 || n == 0) return;
-#if FERGEN_WITH_DNNL
+#if FERGEN_CPU_ONEDNN
   if constexpr (std::is_same_v<T, float>) {
     if (use_onednn_products(kernels)) {
       one_thread_scope single;  // fergen partitions the work; the product runs on this thread alone

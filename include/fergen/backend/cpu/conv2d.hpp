@@ -157,7 +157,7 @@ struct conv2d<cpu<T>> {
     if (bias) require(bias->size() == ws.n, "conv2d: bias of ", bias->size(), " values for ", ws.n, " filters");
     tensor_type y = tensor_type::uninitialized(ys);
     const cpu_kernels kernels = ctx.resources.kernels;
-#if FERGEN_WITH_DNNL
+#if FERGEN_CPU_ONEDNN
     if constexpr (std::is_same_v<T, float>) {
       if (cpu_onednn::use_primitive(kernels, cpu_onednn::conv_pass::forward_training, xs, ws, g) &&
           cpu_onednn::forward(x.data(), weight.data(), bias ? bias->data() : nullptr, y.data(), {xs, ws, ys, g},
@@ -220,7 +220,7 @@ struct conv2d<cpu<T>> {
     const std::int64_t taps = ws.h * ws.w, k = ws.c * taps, p = ys.h * ys.w;
     const T* w = weight.data();
     const cpu_kernels kernels = ctx.resources.kernels;
-#if FERGEN_WITH_DNNL
+#if FERGEN_CPU_ONEDNN
     if constexpr (std::is_same_v<T, float>) {
       if (cpu_onednn::use_primitive(kernels, cpu_onednn::conv_pass::backward_data, xs, ws, g)) {
         tensor_type dx = tensor_type::uninitialized(xs);
@@ -276,7 +276,7 @@ struct conv2d<cpu<T>> {
     if (dbias)
       require(dbias->size() == ys.c, "conv2d backward: bias gradient of ", dbias->size(), " values for ", ys.c,
               " filters");
-#if FERGEN_WITH_DNNL
+#if FERGEN_CPU_ONEDNN
     if constexpr (std::is_same_v<T, float>) {
       if (dweight && cpu_onednn::use_primitive(kernels, cpu_onednn::conv_pass::backward_weights, xs, dweight->shape(), g)) {
         const shape ws = dweight->shape();

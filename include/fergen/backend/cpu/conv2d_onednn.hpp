@@ -1,6 +1,6 @@
 // fergen/backend/cpu/conv2d_onednn.hpp: float convolutions on oneDNN: forward with bias, data gradient, weight
-// and bias gradients. backend/cpu/conv2d.hpp calls these where use_onednn() and applies() say so, and keeps
-// im2col + gemm and Winograd as the reference the tests compare these against. Compiles to nothing in builds
+// and bias gradients. backend/cpu/conv2d.hpp calls these where use_primitive() says so, and keeps
+// im2col + gemm and Winograd as the reference the tests compare these against. Compiles to nothing in CUDA builds and
 // without oneDNN.
 //
 // Why: PyTorch's CPU convolutions are oneDNN's direct kernels, generated at run time for the processor (AVX-512
@@ -15,7 +15,7 @@
 #include <fergen/core/parallel.hpp>
 #include <fergen/core/shape.hpp>
 
-#if FERGEN_WITH_DNNL
+#if FERGEN_CPU_ONEDNN
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -241,4 +241,4 @@ inline bool backward_weights(const float* x, const float* dy, float* dweight, fl
 }  // namespace ops::cpu_onednn
 FERGEN_END_NAMESPACE
 
-#endif  // FERGEN_WITH_DNNL
+#endif  // FERGEN_CPU_ONEDNN

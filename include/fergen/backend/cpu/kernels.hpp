@@ -13,6 +13,15 @@
 #define FERGEN_WITH_DNNL 0
 #endif
 
+// Whether the CPU backend compiles its oneDNN paths: not in CUDA builds (fergen::cuda), because nvcc's front end
+// cannot parse oneDNN's C++ header (an internal error in <oneapi/dnnl/dnnl.hpp>), and a CUDA build's .cu and .cpp
+// units share one ABI namespace (config.hpp), so they must see the same CPU kernels. CPU builds use oneDNN.
+#if FERGEN_WITH_DNNL && !FERGEN_WITH_CUDA
+#define FERGEN_CPU_ONEDNN 1
+#else
+#define FERGEN_CPU_ONEDNN 0
+#endif
+
 FERGEN_BEGIN_NAMESPACE
 
 // Why a choice at all: the peer's convolutions are oneDNN's kernels generated for the processor at run time
@@ -25,10 +34,10 @@ FERGEN_BEGIN_NAMESPACE
 //   onednn       float products on oneDNN's sgemm, every float convolution on oneDNN's primitives
 //   onednn_gemm  float products on oneDNN's sgemm, every convolution by Winograd / im2col over them
 //   reference    OpenBLAS products, Winograd / im2col convolutions: what the tests compare the others against
-// Builds without oneDNN run the reference path whatever the choice; so does double precision.
+// Builds without oneDNN and CUDA builds run the reference path whatever the choice; so does double precision.
 enum class cpu_kernels { automatic, onednn, onednn_gemm, reference };
 
-inline constexpr bool cpu_has_onednn = FERGEN_WITH_DNNL != 0;
+inline constexpr bool cpu_has_onednn = FERGEN_CPU_ONEDNN != 0;
 
 namespace cpu_detail {
 // FERGEN_CPU_KERNELS=reference (or onednn, onednn_gemm) in the environment sets the choice for a whole run without

@@ -1,13 +1,13 @@
 // fergen/backend/cpu/onednn.hpp: what every oneDNN call of the CPU backend shares: the engine, a stream per
 // thread, plain memory descriptors over fergen's NCHW tensors, and the cache of prepared primitives.
-// Compiles to nothing in builds without oneDNN (FERGEN_WITH_DNNL, backend/cpu/kernels.hpp).
+// Compiles to nothing in builds without oneDNN and in CUDA builds (FERGEN_CPU_ONEDNN, backend/cpu/kernels.hpp).
 #pragma once
 
 #include <fergen/backend/cpu/kernels.hpp>
 #include <fergen/backend/cpu/memory_pool.hpp>
 #include <fergen/core/shape.hpp>
 
-#if FERGEN_WITH_DNNL
+#if FERGEN_CPU_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <cstddef>
@@ -142,4 +142,4 @@ inline std::string describe() {
 }  // namespace ops::cpu_onednn
 FERGEN_END_NAMESPACE
 
-#endif  // FERGEN_WITH_DNNL
+#endif  // FERGEN_CPU_ONEDNN
