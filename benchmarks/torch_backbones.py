@@ -1,21 +1,31 @@
-"""The PyTorch side of benchmarks/bench_backbones: torchvision's VGG-16, ResNet-50 and Inception-V3 (no
-auxiliary head), batch 8, 3x160x160, 7 classes; a training step (forward, cross-entropy, backward, SGD with
-momentum 0.9) and inference (eval mode, no_grad), timed as the C++ side times them.
+"""The PyTorch side of benchmarks/bench_backbones: a training step (forward, cross-entropy, backward, SGD with
+momentum 0.9) and inference (eval mode, no_grad), timed as the C++ side times them, 7 classes.
 
-    torch_backbones.py THREADS SECONDS MODEL...
+    torch_backbones.py THREADS SECONDS SIZE MODEL...
+
+SIZE full: torchvision's VGG-16, ResNet-50 and Inception-V3 (no auxiliary head), batch 8, 3x160x160.
+SIZE small: twins of fergen's small presets (models/backbones.hpp), as `fergen demo` trains them: batch 16, gray
+1x48x48 (Inception-V3 small 1x107x107). The twins are torchvision's own classes with fergen's widths; their
+parameter counts equal fergen's (679,111, 509,975 and 346,059 with 3 input channels).
 
 Prints two lines per model, median seconds per batch: the training step, then inference.
 """
+import functools
 import statistics
 import sys
 import time
 
 import torch
 import torchvision
+from torch import nn
+from torchvision.models import inception as tv_inception
+from torchvision.models.resnet import Bottleneck, ResNet
+from torchvision.models.vgg import VGG, make_layers
 
 torch.set_num_threads(int(sys.argv[1]))
 min_seconds = float(sys.argv[2])
-BATCH, SIZE, CLASSES = 8, 160, 7
+SIZE_NAME = sys.argv[3]
+CLASSES = 7
 
 
 def timed(fn):
@@ -28,19 +38,75 @@ def timed(fn):
     return statistics.median(samples)
 
 
+def vgg16_small(in_channels):
+    """8 convolutions of 16-128 channels with BatchNorm in VGG-16's five stages, a 256-wide classifier on a 1x1 pool."""
+    cfg = [16, "M", 32, "M", 64, 64, "M", 128, 128, "M", 128, 128, "M"]
+    net = VGG(make_layers(cfg, batch_norm=True), num_classes=CLASSES)
+    net.features[0] = nn.Conv2d(in_channels, 16, kernel_size=3, padding=1)
+    net.avgpool = nn.AdaptiveAvgPool2d(1)
+    net.classifier = nn.Sequential(nn.Linear(128, 256), nn.ReLU(True), nn.Dropout(), nn.Linear(256, 256), nn.ReLU(True),
+                                   nn.Dropout(), nn.Linear(256, CLASSES))
+    return net
+
+
+class ResNetOfWidth(ResNet):
+    """torchvision's ResNet with another stem width (torchvision's is 64) and stage widths width x 1, 2, 4, 8."""
+
+    def __init__(self, layers, width, in_channels):
+        nn.Module.__init__(self)
+        self._norm_layer = nn.BatchNorm2d
+        self.inplanes, self.dilation, self.groups, self.base_width = width, 1, 1, 64
+        self.conv1 = nn.Conv2d(in_channels, width, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.layer1 = self._make_layer(Bottleneck, width, layers[0])
+        self.layer2 = self._make_layer(Bottleneck, width * 2, layers[1], stride=2)
+        self.layer3 = self._make_layer(Bottleneck, width * 4, layers[2], stride=2)
+        self.layer4 = self._make_layer(Bottleneck, width * 8, layers[3], stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(width * 8 * Bottleneck.expansion, CLASSES)
+
+
+def inception_v3_small(in_channels, divisor=8):
+    """Inception-V3 with every width divided by divisor (the image's channels excepted)."""
+
+    class NarrowConv(tv_inception.BasicConv2d):
+        def __init__(self, cin, cout, **kwargs):
+            super().__init__(cin if cin == 3 else cin // divisor, cout // divisor, **kwargs)
+
+    # Inception3 passes its conv_block to the stem only: each block gets it here.
+    blocks = [NarrowConv] + [functools.partial(block, conv_block=NarrowConv)
+                             for block in (tv_inception.InceptionA, tv_inception.InceptionB, tv_inception.InceptionC,
+                                           tv_inception.InceptionD, tv_inception.InceptionE,
+                                           tv_inception.InceptionAux)]
+    net = tv_inception.Inception3(num_classes=CLASSES, aux_logits=False, transform_input=False,
+                                  inception_blocks=blocks, init_weights=True)
+    net.Conv2d_1a_3x3 = tv_inception.BasicConv2d(in_channels, 32 // divisor, kernel_size=3, stride=2)
+    net.fc = nn.Linear(2048 // divisor, CLASSES)
+    return net
+
+
 def build(name):
+    """The network, and the input it is timed on: (batch, channels, height = width)."""
+    if SIZE_NAME == "small":
+        if name == "vgg16":
+            return vgg16_small(1), (16, 1, 48)
+        if name == "resnet50":
+            return ResNetOfWidth([1, 1, 1, 1], 16, 1), (16, 1, 48)
+        return inception_v3_small(1), (16, 1, 107)
     if name == "vgg16":
-        return torchvision.models.vgg16(num_classes=CLASSES)
+        return torchvision.models.vgg16(num_classes=CLASSES), (8, 3, 160)
     if name == "resnet50":
-        return torchvision.models.resnet50(num_classes=CLASSES)
-    return torchvision.models.inception_v3(num_classes=CLASSES, aux_logits=False, init_weights=True)
+        return torchvision.models.resnet50(num_classes=CLASSES), (8, 3, 160)
+    return torchvision.models.inception_v3(num_classes=CLASSES, aux_logits=False, init_weights=True), (8, 3, 160)
 
 
-torch.manual_seed(0)
-x = torch.randn(BATCH, 3, SIZE, SIZE)
-y = torch.arange(BATCH) % CLASSES
-for name in sys.argv[3:]:
-    net = build(name)
+for name in sys.argv[4:]:
+    torch.manual_seed(0)
+    net, (batch, channels, size) = build(name)
+    x = torch.randn(batch, channels, size, size)
+    y = torch.arange(batch) % CLASSES
     opt = torch.optim.SGD(net.parameters(), lr=1e-3, momentum=0.9)
     loss_fn = torch.nn.CrossEntropyLoss()
 
