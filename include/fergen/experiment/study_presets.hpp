@@ -148,13 +148,14 @@ inline study_preset demo() {
   p.generator.preset = "demo";
   p.generator.image_size = 32;
   // Generators train in passes over the frames they learn: the random protocol's learns twice the frames of a
-  // LOSO one and gets twice the steps. 200 passes (1238 steps for the random protocol's, 550 and 688 for LOSO's)
-  // and 100 images per class: CAS 0.79 under the random split where 110 passes and 60 images gave 0.65 (oneDNN's
-  // convolutions made the steps twice as cheap; README "What the demo shows"). At least 500 steps (LOSO's
+  // LOSO one and gets twice the steps. 160 passes (990 steps for the random protocol's, 500 and 550 for LOSO's)
+  // and 80 images per class: CAS 0.75 under the random split where 110 passes and 60 images gave 0.65 (oneDNN's
+  // convolutions made the steps twice as cheap; README "What the demo shows"); 200 passes and 100 images gave 0.79
+  // but ran 471-587 s on the development VM, too close to 10 minutes. At least 500 steps (LOSO's
   // generators at 300-380 steps taught 20% of the held-out subjects' frames, at 500 steps 30%).
   p.generator.steps = 500;
-  p.generator.epochs = 200;
-  p.generator.per_class = 100;
+  p.generator.epochs = 160;
+  p.generator.per_class = 80;
   p.generator.sampling_steps = 20;
   p.generator.grid_per_class = 6;
   p.classifier.size = "small";
