@@ -276,13 +276,16 @@ struct conv2d<cpu<T>> {
     if (dbias)
       require(dbias->size() == ys.c, "conv2d backward: bias gradient of ", dbias->size(), " values for ", ys.c,
               " filters");
+    if (dweight) {  // checked before either gradient is written, whichever path computes them
+      const shape ws = dweight->shape();
+      check(xs, ws, g);
+      require(ys == g.output(xs, ws.n), "conv2d backward: gradient ", ys, " does not match the output ",
+              g.output(xs, ws.n), " of input ", xs);
+    }
 #if FERGEN_CPU_ONEDNN
     if constexpr (std::is_same_v<T, float>) {
       if (dweight && cpu_onednn::use_primitive(kernels, cpu_onednn::conv_pass::backward_weights, xs, dweight->shape(), g)) {
         const shape ws = dweight->shape();
-        check(xs, ws, g);
-        require(ys == g.output(xs, ws.n), "conv2d backward: gradient ", ys, " does not match the output ",
-                g.output(xs, ws.n), " of input ", xs);
         if (cpu_onednn::backward_weights(x.data(), dy.data(), dweight->data(), dbias ? dbias->data() : nullptr,
                                          {xs, ws, ys, g}))
           return;
@@ -302,9 +305,6 @@ struct conv2d<cpu<T>> {
     }
     if (!dweight) return;
     const shape ws = dweight->shape();
-    check(xs, ws, g);
-    require(ys == g.output(xs, ws.n), "conv2d backward: gradient ", ys, " does not match the output ",
-            g.output(xs, ws.n), " of input ", xs);
     const std::int64_t k = ws.c * ws.h * ws.w;
     if (p < cpu_conv::batch_product_below) {
       const std::int64_t np = xs.n * p;

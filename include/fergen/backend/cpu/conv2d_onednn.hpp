@@ -171,6 +171,14 @@ inline std::shared_ptr<const conv_plan> plan_for(conv_pass pass, const conv_prob
   });
 }
 
+// Where the primitive writes its output: the caller's tensor itself when the layouts agree, else a copy in the
+// primitive's layout (in `copy`) that plan.out_back then reorders into the tensor.
+inline dnnl::memory out_layout(const dnnl::memory& plain_out, const conv_plan& plan, pooled_memory& copy) {
+  if (!plan.out_back) return plain_out;
+  copy = pooled_memory(plan.out);
+  return copy.memory();
+}
+
 // y = conv(x, w) + bias (bias may be null). False, with y untouched, when oneDNN has no kernel for the problem.
 inline bool forward(const float* x, const float* w, const float* bias, float* y, const conv_problem& p, bool training) {
   const auto plan = plan_for(training ? conv_pass::forward_training : conv_pass::forward_inference, p, bias != nullptr);
@@ -179,11 +187,7 @@ inline bool forward(const float* x, const float* w, const float* bias, float* y,
   const dnnl::memory a = in_layout(wrap(plain(p.x), x), plan->a_in, plan->a, a_copy);
   const dnnl::memory b = in_layout(wrap(plain(p.w, tag::oihw), w), plan->b_in, plan->b, b_copy);
   dnnl::memory y_plain = wrap(plain(p.y), y);
-  dnnl::memory out = y_plain;
-  if (plan->out_back) {
-    out_copy = pooled_memory(plan->out);
-    out = out_copy.memory();
-  }
+  dnnl::memory out = out_layout(y_plain, *plan, out_copy);
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, out}, {DNNL_ARG_SCRATCHPAD, scratch.memory()}};
   if (bias) args.emplace(DNNL_ARG_BIAS, wrap(vector_desc(p.y.c), bias));
@@ -200,11 +204,7 @@ inline bool backward_data(const float* dy, const float* w, float* dx, const conv
   const dnnl::memory a = in_layout(wrap(plain(p.y), dy), plan->a_in, plan->a, a_copy);
   const dnnl::memory b = in_layout(wrap(plain(p.w, tag::oihw), w), plan->b_in, plan->b, b_copy);
   dnnl::memory dx_plain = wrap(plain(p.x), dx);
-  dnnl::memory out = dx_plain;
-  if (plan->out_back) {
-    out_copy = pooled_memory(plan->out);
-    out = out_copy.memory();
-  }
+  dnnl::memory out = out_layout(dx_plain, *plan, out_copy);
   plan->compute.execute(stream(), {{DNNL_ARG_DIFF_DST, a},
                                    {DNNL_ARG_WEIGHTS, b},
                                    {DNNL_ARG_DIFF_SRC, out},
