@@ -445,8 +445,8 @@ inline report_files write_report(const std::filesystem::path& folder, const stud
     }
     if (!curves.empty()) {
       const std::string svg = report::svg_line_chart(
-          curves, {.title = "Diffusion training loss (smoothed)", .x_label = "step", .y_label = "loss", .width = 760,
-                   .height = 300});
+          curves, {.title = "Diffusion training loss (smoothed)", .x_label = "step", .y_label = "loss (log scale)",
+                   .width = 760, .height = 300, .log_y = true});
       detail::write_text(figures / "generator_loss.svg", svg);
       files.figures.push_back(figures / "generator_loss.svg");
       h << svg << "\n";

@@ -1,4 +1,6 @@
-// fergen/report/svg_chart.hpp: line charts as SVG text (loss and accuracy curves), for embedding in HTML.
+// fergen/report/svg_chart.hpp: line charts as SVG text (loss and accuracy curves), for embedding in HTML; the
+// y axis linear or logarithmic (a diffusion loss falls by orders of magnitude in its first steps, and on a linear
+// axis all that follows is a flat line at the bottom).
 #pragma once
 
 #include <fergen/core/error.hpp>
@@ -21,12 +23,13 @@ struct series {
 };
 
 struct chart_options {
-  std::string title;
-  std::string x_label;
-  std::string y_label;
+  std::string title{};
+  std::string x_label{};
+  std::string y_label{};
   int width = 560;
   int height = 300;
-  bool y_from_zero = false;
+  bool y_from_zero = false;  // linear axis only
+  bool log_y = false;        // y on a log10 axis; points with y <= 0 cannot be drawn there and are skipped
 };
 
 namespace detail {
@@ -44,6 +47,25 @@ inline std::vector<double> nice_ticks(double lo, double hi, int target = 5) {
     }
   std::vector<double> ticks;
   for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push_back(t);
+  return ticks;
+}
+
+// Tick positions on a log axis covering [lo, hi] (lo > 0): 1-2-5 in each decade when the range spans at most
+// two decades, otherwise every decade (every second or fifth one on a very long range). Always at least two, so
+// that a range inside one decade still shows a scale.
+inline std::vector<double> log_ticks(double lo, double hi) {
+  const int first = static_cast<int>(std::floor(std::log10(lo))), last = static_cast<int>(std::ceil(std::log10(hi)));
+  std::vector<double> ticks;
+  if (std::log10(hi / lo) <= 2) {
+    for (int e = first; e <= last; ++e)
+      for (double m : {1.0, 2.0, 5.0})
+        if (const double t = m * std::pow(10.0, e); t >= lo * (1 - 1e-9) && t <= hi * (1 + 1e-9)) ticks.push_back(t);
+  } else {
+    const int decades = last - first, stride = decades <= 6 ? 1 : decades <= 12 ? 2 : 5;
+    for (int e = first; e <= last; ++e)
+      if (e % stride == 0) ticks.push_back(std::pow(10.0, e));
+  }
+  if (ticks.size() < 2) ticks = {std::pow(10.0, first), std::pow(10.0, last == first ? first + 1 : last)};
   return ticks;
 }
 
@@ -84,26 +106,33 @@ void horizontal_grid(std::string& svg, const std::vector<double>& ticks, double 
 inline constexpr const char* chart_colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                                               "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"};
 
-// A self-contained <svg> element: axes with 1-2-5 ticks, one polyline per series, a legend.
+// A self-contained <svg> element: axes with 1-2-5 ticks (decades on a log axis), one polyline per series, a legend.
 inline std::string svg_line_chart(const std::vector<series>& lines, const chart_options& o) {
   require(o.width >= 200 && o.height >= 150, "svg_line_chart: ", o.width, " x ", o.height, " is too small");
+  require(!(o.log_y && o.y_from_zero), "svg_line_chart: a log axis cannot start from zero (log_y with y_from_zero)");
+  // The points that can be drawn: finite, and above zero on a log axis.
+  auto drawable = [&](double x, double y) { return std::isfinite(x) && std::isfinite(y) && (!o.log_y || y > 0); };
   double x_lo = std::numeric_limits<double>::infinity(), x_hi = -x_lo, y_lo = x_lo, y_hi = -x_lo;
   for (const auto& s : lines)
     for (const auto& [x, y] : s.points)
-      if (std::isfinite(x) && std::isfinite(y)) {
+      if (drawable(x, y)) {
         x_lo = std::min(x_lo, x), x_hi = std::max(x_hi, x), y_lo = std::min(y_lo, y), y_hi = std::max(y_hi, y);
       }
   const bool empty = !std::isfinite(x_lo);
-  if (empty) x_lo = 0, x_hi = 1, y_lo = 0, y_hi = 1;
+  if (empty) x_lo = 0, x_hi = 1, y_lo = o.log_y ? 0.1 : 0, y_hi = 1;
   if (o.y_from_zero) y_lo = std::min(y_lo, 0.0);
   if (x_hi == x_lo) x_hi = x_lo + 1;
-  if (y_hi == y_lo) y_hi = y_lo + (y_lo == 0 ? 1 : std::abs(y_lo) * 0.1);
-  const auto x_ticks = detail::nice_ticks(x_lo, x_hi), y_ticks = detail::nice_ticks(y_lo, y_hi);
+  if (y_hi == y_lo) y_hi = o.log_y ? y_lo * 10 : y_lo + (y_lo == 0 ? 1 : std::abs(y_lo) * 0.1);
+  const auto x_ticks = detail::nice_ticks(x_lo, x_hi);
+  const auto y_ticks = o.log_y ? detail::log_ticks(y_lo, y_hi) : detail::nice_ticks(y_lo, y_hi);
   y_lo = std::min(y_lo, y_ticks.front()), y_hi = std::max(y_hi, y_ticks.back());
 
   const double left = 60, right = o.width - 150.0, top = 30, bottom = o.height - 45.0;
+  // Where y lies between the axis's ends: by value, or by its logarithm.
+  auto axis = [&](double y) { return o.log_y ? std::log10(y) : y; };
+  const double a_lo = axis(y_lo), a_hi = axis(y_hi);
   auto px = [&](double x) { return left + (x - x_lo) / (x_hi - x_lo) * (right - left); };
-  auto py = [&](double y) { return bottom - (y - y_lo) / (y_hi - y_lo) * (bottom - top); };
+  auto py = [&](double y) { return bottom - (axis(y) - a_lo) / (a_hi - a_lo) * (bottom - top); };
   const auto fmt = detail::coordinate;
 
   std::string svg = detail::svg_begin(o, left);
@@ -128,7 +157,7 @@ inline std::string svg_line_chart(const std::vector<series>& lines, const chart_
     const char* color = chart_colors[i % std::size(chart_colors)];
     std::string pts;
     for (const auto& [x, y] : lines[i].points)
-      if (std::isfinite(x) && std::isfinite(y)) pts += fmt(px(x)) + "," + fmt(py(y)) + " ";
+      if (drawable(x, y)) pts += fmt(px(x)) + "," + fmt(py(y)) + " ";
     if (!pts.empty())
       svg += "<polyline fill=\"none\" stroke=\"" + std::string(color) + "\" stroke-width=\"1.5\" points=\"" + pts +
              "\"/>";
