@@ -301,87 +301,67 @@ class unet {
     output_shape(xs);
     check_conditioning(xs.n, timesteps, labels);
     tensor_type e = ops::timestep_embedding<B>::forward(ctx, timesteps, {.dim = config_.base_channels});
-    e = nn::in_child([] { return std::string("time_embed.0"); }, [&] { return time_in_->forward(ctx, e); });
+    e = nn::within(*time_in_, [&](auto& l) { return l.forward(ctx, e); });
     e = time_act_.forward(ctx, e);
-    e = nn::in_child([] { return std::string("time_embed.2"); }, [&] { return time_out_->forward(ctx, e); });
+    e = nn::within(*time_out_, [&](auto& l) { return l.forward(ctx, e); });
     if (label_emb_) e = ops::arithmetic<B>::add(ctx, e, label_emb_->forward(ctx, labels));
 
     std::vector<tensor_type> skips;
     skips.reserve(input_blocks_.size());
     tensor_type h = x;
     for (std::size_t i = 0; i < input_blocks_.size(); ++i) {
-      h = nn::in_child([i] { return str("input_blocks.", i); }, [&] { return input_blocks_[i].forward(ctx, h, e); });
+      h = nn::within(input_blocks_, i, [&](auto& block) { return block.forward(ctx, h, e); });
       skips.push_back(h);
     }
-    h = nn::in_child([] { return std::string("middle_block"); }, [&] { return middle_block_.forward(ctx, h, e); });
+    h = nn::within(middle_block_, [&](auto& block) { return block.forward(ctx, h, e); });
     for (std::size_t j = 0; j < output_blocks_.size(); ++j) {
       h = ops::arithmetic<B>::concat_channels(ctx, {h, skips.back()});
       skips.pop_back();
-      h = nn::in_child([j] { return str("output_blocks.", j); }, [&] { return output_blocks_[j].forward(ctx, h, e); });
+      h = nn::within(output_blocks_, j, [&](auto& block) { return block.forward(ctx, h, e); });
     }
-    h = nn::in_child([] { return std::string("out.0"); }, [&] { return out_norm_->forward(ctx, h); });
+    h = nn::within(*out_norm_, [&](auto& l) { return l.forward(ctx, h); });
     h = out_act_.forward(ctx, h);
-    h = nn::in_child([] { return std::string("out.2"); }, [&] { return out_conv_->forward(ctx, h); });
+    h = nn::within(*out_conv_, [&](auto& l) { return l.forward(ctx, h); });
     emb_shape_ = e.shape();
     return h;
   }
 
   tensor_type backward(context<B>& ctx, const tensor_type& dy) {
     using arithmetic = ops::arithmetic<B>;
-    tensor_type dh = nn::in_child([] { return std::string("out.2"); }, [&] { return out_conv_->backward(ctx, dy); });
+    tensor_type dh = nn::within(*out_conv_, [&](auto& l) { return l.backward(ctx, dy); });
     dh = out_act_.backward(ctx, dh);
-    dh = nn::in_child([] { return std::string("out.0"); }, [&] { return out_norm_->backward(ctx, dh); });
+    dh = nn::within(*out_norm_, [&](auto& l) { return l.backward(ctx, dh); });
     tensor_type demb(emb_shape_);
     std::vector<tensor_type> dskips(input_blocks_.size());
     for (std::size_t j = output_blocks_.size(); j-- > 0;) {
-      auto g = nn::in_child([j] { return str("output_blocks.", j); }, [&] { return output_blocks_[j].backward(ctx, dh); });
+      auto g = nn::within(output_blocks_, j, [&](auto& block) { return block.backward(ctx, dh); });
       arithmetic::accumulate(ctx, demb, g.demb);
       auto parts = arithmetic::split_channels(ctx, g.dx, {splits_[j].first, splits_[j].second});
       dh = std::move(parts[0]);
       dskips[input_blocks_.size() - 1 - j] = std::move(parts[1]);
     }
     {
-      auto g = nn::in_child([] { return std::string("middle_block"); }, [&] { return middle_block_.backward(ctx, dh); });
+      auto g = nn::within(middle_block_, [&](auto& block) { return block.backward(ctx, dh); });
       arithmetic::accumulate(ctx, demb, g.demb);
       dh = std::move(g.dx);
     }
     for (std::size_t i = input_blocks_.size(); i-- > 0;) {
       arithmetic::accumulate(ctx, dh, dskips[i]);
-      auto g = nn::in_child([i] { return str("input_blocks.", i); }, [&] { return input_blocks_[i].backward(ctx, dh); });
+      auto g = nn::within(input_blocks_, i, [&](auto& block) { return block.backward(ctx, dh); });
       arithmetic::accumulate(ctx, demb, g.demb);
       dh = std::move(g.dx);
     }
     if (label_emb_) label_emb_->backward(ctx, demb);
-    tensor_type de = nn::in_child([] { return std::string("time_embed.2"); }, [&] { return time_out_->backward(ctx, demb); });
+    tensor_type de = nn::within(*time_out_, [&](auto& l) { return l.backward(ctx, demb); });
     de = time_act_.backward(ctx, de);
-    nn::in_child([] { return std::string("time_embed.0"); }, [&] { return time_in_->backward(ctx, de); });
+    nn::within(*time_in_, [&](auto& l) { return l.backward(ctx, de); });
     return dh;
   }
 
   template <class V>
   void visit_parameters(V&& visit) {
-    auto t0 = nn::prefixed("time_embed.0", visit);
-    time_in_->visit_parameters(t0);
-    auto t2 = nn::prefixed("time_embed.2", visit);
-    time_out_->visit_parameters(t2);
-    if (label_emb_) {
-      auto l = nn::prefixed("label_emb", visit);
-      label_emb_->visit_parameters(l);
-    }
-    for (std::size_t i = 0; i < input_blocks_.size(); ++i) {
-      auto v = nn::prefixed(str("input_blocks.", i), visit);
-      input_blocks_[i].visit_parameters(v);
-    }
-    auto m = nn::prefixed("middle_block", visit);
-    middle_block_.visit_parameters(m);
-    for (std::size_t j = 0; j < output_blocks_.size(); ++j) {
-      auto v = nn::prefixed(str("output_blocks.", j), visit);
-      output_blocks_[j].visit_parameters(v);
-    }
-    auto o0 = nn::prefixed("out.0", visit);
-    out_norm_->visit_parameters(o0);
-    auto o2 = nn::prefixed("out.2", visit);
-    out_conv_->visit_parameters(o2);
+    nn::visit_children(visit, time_in_, time_out_, label_emb_, input_blocks_, middle_block_, output_blocks_, out_norm_,
+                       out_conv_);
   }
 
   std::string describe() const { return "unet(" + config_.describe() + ")"; }
@@ -405,18 +385,20 @@ class unet {
                                                         : std::string(" (the network has no null class)"));
   }
 
+  // The children, each under its guided-diffusion name (the only place the names are written). Those built
+  // from the checked configuration, in the constructor's body, are optional until then.
   unet_config config_;
-  std::optional<nn::linear<B>> time_in_;
+  std::optional<nn::named<"time_embed.0", nn::linear<B>>> time_in_;
   nn::fast_silu<B> time_act_;
-  std::optional<nn::linear<B>> time_out_;
-  std::optional<nn::embedding<B>> label_emb_;
-  std::vector<embed_sequential<B>> input_blocks_;
-  embed_sequential<B> middle_block_;
-  std::vector<embed_sequential<B>> output_blocks_;
+  std::optional<nn::named<"time_embed.2", nn::linear<B>>> time_out_;
+  std::optional<nn::named<"label_emb", nn::embedding<B>>> label_emb_;
+  nn::named_list<"input_blocks", embed_sequential<B>> input_blocks_;
+  nn::named<"middle_block", embed_sequential<B>> middle_block_;
+  nn::named_list<"output_blocks", embed_sequential<B>> output_blocks_;
   std::vector<std::pair<std::int64_t, std::int64_t>> splits_;  // per output block: channels of h, of the skip
-  std::optional<nn::group_norm<B>> out_norm_;
+  std::optional<nn::named<"out.0", nn::group_norm<B>>> out_norm_;
   nn::fast_silu<B> out_act_;
-  std::optional<nn::conv2d<B>> out_conv_;
+  std::optional<nn::named<"out.2", nn::conv2d<B>>> out_conv_;
   shape emb_shape_{};
 };
 
