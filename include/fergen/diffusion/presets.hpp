@@ -6,7 +6,8 @@
 #include <fergen/diffusion/names.hpp>
 #include <fergen/diffusion/sampler.hpp>
 #include <fergen/diffusion/trainer.hpp>
-#include <fergen/models/unet.hpp>
+#include <fergen/models/unet_config.hpp>
+#include <fergen/models/unet_presets.hpp>
 
 #include <cstdint>
 #include <string>
