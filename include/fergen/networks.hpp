@@ -96,3 +96,4 @@
 #include <fergen/diffusion/timesteps.hpp>
 #include <fergen/diffusion/train.hpp>
 #include <fergen/diffusion/trainer.hpp>
+#include <fergen/diffusion/trainer_options.hpp>
