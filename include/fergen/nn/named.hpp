@@ -1,4 +1,4 @@
-// fergen/nn/named.hpp: giving a slot of a composite a name of its own.
+// fergen/nn/named.hpp: giving a slot of a composite, or a member of a hand-written network, a name of its own.
 #pragma once
 
 #include <fergen/core/error.hpp>
@@ -80,11 +80,11 @@ decltype(auto) in_child(NameFn&& name, F&& f) {
 }
 
 // --- Networks written by hand --------------------------------------------------------------------------
-// A network whose forward is not a composite's (the UNet, its blocks, the toy MLP) holds each child as a
-// member whose type carries the name: named<"time_embed.0", linear<B>>, or named_list<"input_blocks", Block>
-// for a run-time number of them. forward and backward reach a child through within(), visit_parameters
-// through visit_children(), so each name is written once and checkpoint keys and error paths cannot drift
-// apart.
+// A network whose forward is not a composite's (the UNet and its blocks, self-attention, the toy MLP) holds
+// each child as a member whose type carries the name: named<"time_embed.0", linear<B>>, or
+// named_list<"input_blocks", Block> for a run-time number of them. forward and backward reach a child
+// through within(), visit_parameters through visit_children(), so each name is written once and checkpoint
+// keys and error paths cannot drift apart.
 
 // A run-time number of children of one type under one name: element i is "name.i" (guided-diffusion's
 // input_blocks.3), or "i" under the empty name (torch.nn.Sequential's positions).
