@@ -8,6 +8,7 @@
 #include <fergen/diffusion/ddim.hpp>
 #include <fergen/diffusion/noise_schedule.hpp>
 #include <fergen/models/unet.hpp>
+#include <fergen/models/unet_presets.hpp>
 #include <fergen/nn/initialize.hpp>
 #include <fergen/nn/losses.hpp>
 #include <fergen/nn/parameters.hpp>

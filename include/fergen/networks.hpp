@@ -77,6 +77,8 @@
 #include <fergen/models/mlp_denoiser.hpp>
 #include <fergen/models/unet.hpp>
 #include <fergen/models/unet_blocks.hpp>
+#include <fergen/models/unet_config.hpp>
+#include <fergen/models/unet_presets.hpp>
 #include <fergen/diffusion/beta_schedule.hpp>
 #include <fergen/diffusion/checkpoint.hpp>
 #include <fergen/diffusion/config.hpp>
@@ -94,3 +96,4 @@
 #include <fergen/diffusion/timesteps.hpp>
 #include <fergen/diffusion/train.hpp>
 #include <fergen/diffusion/trainer.hpp>
+#include <fergen/diffusion/trainer_options.hpp>

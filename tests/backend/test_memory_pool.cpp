@@ -4,6 +4,7 @@
 #include <fergen/backend/cpu/tensor.hpp>
 #include <fergen/diffusion/trainer.hpp>
 #include <fergen/models/unet.hpp>
+#include <fergen/models/unet_presets.hpp>
 #include <fergen/nn/initialize.hpp>
 
 #include <doctest/doctest.h>

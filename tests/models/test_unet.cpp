@@ -4,6 +4,7 @@
 #include <fergen/backend/cpu/channel_bias.hpp>
 #include <fergen/backend/cpu/timestep_embedding.hpp>
 #include <fergen/models/unet.hpp>
+#include <fergen/models/unet_presets.hpp>
 #include <fergen/nn/embedding.hpp>
 #include <fergen/nn/initialize.hpp>
 #include <fergen/nn/parameters.hpp>

@@ -4,6 +4,7 @@
 #include <fergen/nn/conv2d.hpp>
 #include <fergen/nn/flatten.hpp>
 #include <fergen/nn/freeze.hpp>
+#include <fergen/nn/group_norm.hpp>
 #include <fergen/nn/identity.hpp>
 #include <fergen/nn/initialize.hpp>
 #include <fergen/nn/linear.hpp>
@@ -18,6 +19,9 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <optional>
+#include <string>
+#include <vector>
 
 using namespace fergen;
 using B = cpu<double>;
@@ -132,6 +136,37 @@ TEST_CASE("shape errors name the path of the failing layer and the shapes") {
     CHECK_THROWS_WITH_AS(cat.output_shape({1, 2, 6, 6}), doctest::Contains("branch 1 gives [1, 2, 6, 6], which cannot stack onto [1, 2, 4, 4]"),
                          error);
   }
+}
+
+TEST_CASE("a hand-written network's members name its parameters and its error paths from one name") {
+  // Children held as members, as the UNet holds them: the name is in the member's type only.
+  struct hand_written {
+    named<"stem", nn::linear<B>> stem{4, 3};
+    std::optional<named<"head", nn::linear<B>>> head;  // absent: no parameters
+    nn::named_list<"blocks", nn::linear<B>> blocks;
+  } net;
+  net.blocks.emplace_back(3, 3);
+  net.blocks.emplace_back(3, 2);
+  std::vector<std::string> names;
+  auto collect = [&](std::string_view name, auto&) { names.emplace_back(name); };
+  nn::visit_children(collect, net.stem, net.head, net.blocks);
+  CHECK(names == std::vector<std::string>{"stem.weight", "stem.bias", "blocks.0.weight", "blocks.0.bias",
+                                          "blocks.1.weight", "blocks.1.bias"});
+  net.head.emplace(2, 1);
+  names.clear();
+  nn::visit_children(collect, net.head);
+  CHECK(names == std::vector<std::string>{"head.weight", "head.bias"});
+
+  auto ctx = context<B>::train();
+  const tensor<B> x({1, 2, 1, 1});
+  CHECK_THROWS_WITH_AS(nn::within(net.stem, [&](auto& l) { return l.forward(ctx, x); }),
+                       doctest::Contains("stem: linear(4->3): input [1, 2, 1, 1]"), error);
+  CHECK_THROWS_WITH_AS(nn::within(net.blocks, 1, [&](auto& l) { return l.forward(ctx, x); }),
+                       doctest::Contains("blocks.1: linear(3->2)"), error);
+  CHECK_THROWS_WITH_AS((nn::make_named<named<"norm", nn::group_norm<B>>>(3, 4)),
+                       doctest::Contains("norm: group_norm: 4 channels do not divide into 3 groups"), error);
+  // Under the empty name a list's elements are its positions, as in torch.nn.Sequential.
+  CHECK((nn::named_list<"", nn::linear<B>>::element_name(2)) == "2");
 }
 
 TEST_CASE("freeze_first_fraction freezes whole layers in forward order") {

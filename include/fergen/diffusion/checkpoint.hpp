@@ -1,5 +1,5 @@
-// fergen/diffusion/checkpoint.hpp: the file a diffusion training run writes and resumes from, and loading a
-// trained network from it.
+// fergen/diffusion/checkpoint.hpp: the file a diffusion training run writes and resumes from: writing a run's
+// state into it, restoring a run from it, and loading a trained network from it.
 //
 // One .npz (numpy can read it): the network's weights ("model.<name>"), their moving average ("ema.<name>",
 // "ema.updates"), the optimiser's state ("optim.<name>.exp_avg", ...), and text members (uint8 arrays)
@@ -14,9 +14,15 @@
 #include <fergen/core/npy.hpp>
 #include <fergen/core/npz.hpp>
 #include <fergen/core/rng.hpp>
+#include <fergen/core/tensor.hpp>
 #include <fergen/diffusion/config.hpp>
+#include <fergen/diffusion/trainer_options.hpp>
 #include <fergen/models/unet.hpp>
+#include <fergen/nn/parameter.hpp>
+#include <fergen/nn/parameters.hpp>
 #include <fergen/nn/state_dict.hpp>
+#include <fergen/optim/adam.hpp>
+#include <fergen/optim/ema.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -24,6 +30,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -165,6 +172,123 @@ inline checkpoint read_checkpoint(const std::filesystem::path& given) {
   const auto rng = integers("meta.rng", 3);
   c.rng = {rng[0], rng[1], rng[2]};
   return c;
+}
+
+// What a checkpoint holds of a training run, by reference into the diffusion::trainer that owns it: weights,
+// their average, the optimiser's state, the step and the trainer's generator, with the configuration they
+// were made under. The trainer's save() and load() hand it to the two functions below.
+template <class Model>
+struct training_state {
+  Model& model;
+  optim::adam<typename Model::backend>& optimizer;
+  optim::ema<typename Model::backend>& ema;
+  const diffusion_config& process;
+  const trainer_options& options;
+  std::vector<std::string>& class_names;
+  std::int64_t& step;
+  generator& rng;
+};
+
+// Writes the run's whole state to file (atomically: a crash during the write leaves the previous checkpoint
+// intact).
+template <class Model>
+void save_checkpoint(const std::filesystem::path& file, const training_state<Model>& run) {
+  using backend = typename Model::backend;
+  using T = typename backend::value_type;
+  npz_archive a = nn::state_dict(run.model);
+  npz_archive out;
+  for (auto& [k, v] : a) out.emplace("model." + k, std::move(v));
+  auto put_tensor = [&](const std::string& key, const tensor<backend>& t) {
+    std::vector<T> values(static_cast<std::size_t>(t.size()));
+    t.copy_to(values);
+    const shape s = t.shape();
+    out.emplace(key, make_npy(values, {s.n, s.c, s.h, s.w}));
+  };
+  auto put_integer = [&](const std::string& key, std::int64_t v) {
+    out.emplace(key, make_npy(std::vector<std::int64_t>{v}, {1}));
+  };
+  // EMA averages in the parameters' own (PyTorch) shapes, so "ema.*" loads into a network as weights.
+  nn::for_each_parameter(run.model, [&](std::string_view name, nn::parameter<backend>& p) {
+    const tensor<backend>* avg = run.ema.average(name);
+    std::vector<T> values(static_cast<std::size_t>(avg->size()));
+    avg->copy_to(values);
+    out.emplace("ema." + std::string(name), make_npy(values, p.dims.extents));
+  });
+  put_integer("meta.ema_updates", run.ema.updates());
+  run.optimizer.visit_state([&](const std::string& name, auto& item) {
+    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(item)>, std::int64_t>) {
+      put_integer(name == "steps" ? "meta.optim_steps" : "optim." + name, item);
+    } else {
+      put_tensor("optim." + name, item);
+    }
+  });
+  out.emplace("meta.format", detail::text_array(checkpoint_format));
+  out.emplace("meta.model_type", detail::text_array(std::string(Model::model_type)));
+  out.emplace("meta.model", detail::text_array(key_value_text(run.model.config().entries())));
+  out.emplace("meta.process", detail::text_array(key_value_text(run.process.entries())));
+  out.emplace("meta.trainer", detail::text_array(key_value_text(run.options.entries())));
+  std::string classes;
+  for (std::size_t i = 0; i < run.class_names.size(); ++i) classes += (i ? "\n" : "") + run.class_names[i];
+  out.emplace("meta.classes", detail::text_array(classes));
+  out.emplace("meta.step", make_npy(std::vector<std::uint64_t>{static_cast<std::uint64_t>(run.step)}, {1}));
+  const generator::state r = run.rng.save();
+  out.emplace("meta.rng", make_npy(std::vector<std::uint64_t>{r.seed, r.streams_taken, r.words_used}, {3}));
+  std::error_code ec;
+  if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path(), ec);
+  write_npz(file, out);
+}
+
+// Restores a run from a checkpoint that save_checkpoint wrote for the same network and process; anything else
+// is an error listing the differences, raised before any state changes.
+template <class Model>
+void load_checkpoint(const std::filesystem::path& given, const training_state<Model>& run) {
+  using backend = typename Model::backend;
+  const checkpoint c = read_checkpoint(given);
+  c.require_fits(std::string(Model::model_type), run.model.config().entries(), run.process);
+  require(c.class_names.size() == run.class_names.size() || run.class_names.empty(), c.origin, ": the checkpoint has ",
+          c.class_names.size(), " classes, this run ", run.class_names.size());
+  if (!run.class_names.empty() && c.class_names != run.class_names) {
+    std::string a, b;
+    for (const auto& s : c.class_names) a += (a.empty() ? "" : ", ") + s;
+    for (const auto& s : run.class_names) b += (b.empty() ? "" : ", ") + s;
+    fail(c.origin, ": the checkpoint's classes (", a, ") are not this run's (", b, ")");
+  }
+  // Everything is checked (strictly, by name and shape) before anything is assigned.
+  Model staged = run.model;
+  nn::load_state_dict(staged, c.section("model"), c.origin + " (weights)");
+  Model averaged = run.model;
+  nn::load_state_dict(averaged, c.section("ema"), c.origin + " (averaged weights)");
+  // A fresh optimiser: copies of one share their state tensors (tensor copies share storage).
+  optim::adam<backend> opt(run.optimizer.options());
+  opt.create_state(staged);
+  const npz_archive optim_arrays = c.section("optim");
+  auto integer = [&](const std::string& key) {
+    const auto it = c.arrays.find(key);
+    require(it != c.arrays.end(), c.origin, ": checkpoint has no '", key, "'");
+    return it->second.values<std::int64_t>().at(0);
+  };
+  opt.visit_state([&](const std::string& name, auto& item) {
+    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(item)>, std::int64_t>) {
+      item = name == "steps" ? integer("meta.optim_steps") : integer("optim." + name);
+    } else {
+      const auto it = optim_arrays.find(name);
+      require(it != optim_arrays.end(), c.origin, ": checkpoint has no optimiser state 'optim.", name, "'");
+      const auto values = it->second.values<typename backend::value_type>();
+      require(static_cast<std::int64_t>(values.size()) == item.size(), c.origin, ": optimiser state 'optim.", name,
+              "' holds ", values.size(), " values, the parameter ", item.size());
+      item.copy_from(values);
+    }
+  });
+  optim::ema<backend> e(averaged, run.options.ema_decay, run.options.ema_warmup);
+  e.visit_state([&](const std::string&, auto& item) {
+    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(item)>, std::int64_t>) item = integer("meta.ema_updates");
+  });
+  run.model = std::move(staged);
+  run.optimizer = std::move(opt);
+  run.ema = std::move(e);
+  run.step = c.step;
+  run.rng.restore(c.rng);
+  if (run.class_names.empty()) run.class_names = c.class_names;
 }
 
 // A trained UNet with what sampling needs. ema = true takes the averaged weights (what samples should come

@@ -5,8 +5,9 @@
 #include <fergen/diffusion/config.hpp>
 #include <fergen/diffusion/names.hpp>
 #include <fergen/diffusion/sampler.hpp>
-#include <fergen/diffusion/trainer.hpp>
-#include <fergen/models/unet.hpp>
+#include <fergen/diffusion/trainer_options.hpp>
+#include <fergen/models/unet_config.hpp>
+#include <fergen/models/unet_presets.hpp>
 
 #include <cstdint>
 #include <string>

@@ -1,13 +1,12 @@
 // fergen/diffusion/trainer.hpp: training a denoiser: one optimisation step per batch (random timesteps,
-// noise, label dropout, weighted loss, clipping, Adam/AdamW with warm-up, EMA), and exact checkpoints.
+// noise, label dropout, weighted loss, clipping, Adam/AdamW with warm-up, EMA). Its options are
+// diffusion/trainer_options.hpp; its exact checkpoints, diffusion/checkpoint.hpp.
 #pragma once
 
 #include <fergen/backend/context.hpp>
 #include <fergen/backend/cpu/diffusion_steps.hpp>
 #include <fergen/backend/diffusion_steps.hpp>
 #include <fergen/core/error.hpp>
-#include <fergen/core/key_value.hpp>
-#include <fergen/core/npz.hpp>
 #include <fergen/core/rng.hpp>
 #include <fergen/core/tensor.hpp>
 #include <fergen/diffusion/checkpoint.hpp>
@@ -15,16 +14,15 @@
 #include <fergen/diffusion/loss_weighting.hpp>
 #include <fergen/diffusion/noise_schedule.hpp>
 #include <fergen/diffusion/parameterization.hpp>
+#include <fergen/diffusion/trainer_options.hpp>
 #include <fergen/models/denoiser.hpp>
 #include <fergen/nn/losses.hpp>
 #include <fergen/nn/parameters.hpp>
-#include <fergen/nn/state_dict.hpp>
 #include <fergen/optim/adam.hpp>
 #include <fergen/optim/clip_grad_norm.hpp>
 #include <fergen/optim/ema.hpp>
 #include <fergen/optim/lr_schedule.hpp>
 
-#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <span>
@@ -34,93 +32,6 @@
 
 FERGEN_BEGIN_NAMESPACE
 namespace diffusion {
-
-// The optimisation of a diffusion model. Defaults follow DDPM / improved DDPM, adapted to short CPU runs
-// (EMA warm-up, a moderate decay).
-struct trainer_options {
-  std::int64_t batch = 32;
-  std::int64_t steps = 10000;          // the run's length: for progress and ETA; training may go past it
-  bool adamw = true;                   // decoupled weight decay (AdamW); false: Adam
-  double lr = 2e-4;
-  double weight_decay = 0.0;
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  std::int64_t warmup_steps = 500;     // linear warm-up of the learning rate, then constant (DDPM: 5000)
-  double grad_clip = 1.0;              // maximum gradient norm; 0 turns clipping off
-  double ema_decay = 0.9999;
-  bool ema_warmup = true;              // decay min(ema_decay, (1 + k) / (10 + k)) at update k
-  double label_dropout = 0.1;          // probability of training a sample as unconditional (the null label)
-  double min_motion = 0.0;             // learn the frames that moved at least this part of the way from their
-                                       // clip's first frame (data/clip_motion.hpp; diffusion::train applies it);
-                                       // 0: every frame
-  loss_weighting weighting{};
-  std::uint64_t seed = 0;
-
-  void validate() const {
-    require(batch >= 1, "trainer: batch = ", batch, " must be at least 1");
-    require(steps >= 1, "trainer: steps = ", steps, " must be at least 1");
-    require(std::isfinite(lr) && lr > 0, "trainer: lr = ", lr, " must be a finite value > 0");
-    require(warmup_steps >= 0, "trainer: warmup_steps = ", warmup_steps, " is negative");
-    require(std::isfinite(grad_clip) && grad_clip >= 0, "trainer: grad_clip = ", grad_clip, " must be >= 0 (0: off)");
-    require(ema_decay >= 0 && ema_decay <= 1, "trainer: ema_decay = ", ema_decay, " is outside [0, 1]");
-    require(label_dropout >= 0 && label_dropout < 1, "trainer: label_dropout = ", label_dropout, " is outside [0, 1)");
-    require(min_motion >= 0 && min_motion <= 1, "trainer: min_motion = ", min_motion,
-            " is outside [0, 1] (the part of the way from a clip's first frame to its farthest)");
-    optim::adam_options{.lr = lr, .beta1 = beta1, .beta2 = beta2, .weight_decay = weight_decay}.validate();
-    weighting.validate();
-  }
-
-  // Its key=value entries (core/key_value.hpp): every double reads back exactly, so a resumed run trains with
-  // the very options it started with.
-  key_value_list entries() const {
-    return key_value_writer{}
-        .add("batch", batch)
-        .add("steps", steps)
-        .add("optimizer", adamw ? "adamw" : "adam")
-        .add("lr", lr)
-        .add("weight_decay", weight_decay)
-        .add("beta1", beta1)
-        .add("beta2", beta2)
-        .add("warmup_steps", warmup_steps)
-        .add("grad_clip", grad_clip)
-        .add("ema_decay", ema_decay)
-        .add("ema_warmup", ema_warmup)
-        .add("label_dropout", label_dropout)
-        .add("min_motion", min_motion)
-        .add("weighting", name_of(weighting.kind))
-        .add("snr_gamma", weighting.gamma)
-        .add("seed", seed)
-        .entries();
-  }
-
-  // Options as a checkpoint stored them; keys it lacks (written before they existed) keep their defaults.
-  static trainer_options from_entries(const key_value_map& e, std::string_view origin) {
-    const key_value_reader r(e, std::string(origin), "trainer option");
-    trainer_options o;
-    r.read("batch", o.batch);
-    r.read("steps", o.steps);
-    if (r.has("optimizer")) {
-      const std::string& name = r.text("optimizer");
-      require(name == "adam" || name == "adamw", origin, ": unknown optimizer '", name, "' (known: adam, adamw)");
-      o.adamw = name == "adamw";
-    }
-    r.read("lr", o.lr);
-    r.read("weight_decay", o.weight_decay);
-    r.read("beta1", o.beta1);
-    r.read("beta2", o.beta2);
-    r.read("warmup_steps", o.warmup_steps);
-    r.read("grad_clip", o.grad_clip);
-    r.read("ema_decay", o.ema_decay);
-    r.read("ema_warmup", o.ema_warmup);
-    r.read("label_dropout", o.label_dropout);
-    r.read("min_motion", o.min_motion);
-    if (r.has("weighting")) o.weighting.kind = loss_weighting_from_name(r.text("weighting"));
-    r.read("snr_gamma", o.weighting.gamma);
-    r.read("seed", o.seed);
-    o.validate();
-    return o;
-  }
-};
 
 // Trains a conditional denoiser (models::conditional_denoiser) on batches of clean images in [-1, 1]. Each
 // step draws, from the trainer's own generator (saved in checkpoints): a timestep per sample, whether its
@@ -209,105 +120,14 @@ class trainer {
     return copy;
   }
 
-  // Writes the whole state atomically: a crash during the write leaves the previous checkpoint intact.
-  void save(const std::filesystem::path& file) {
-    using T = typename backend::value_type;
-    npz_archive a = nn::state_dict(*model_);
-    npz_archive out;
-    for (auto& [k, v] : a) out.emplace("model." + k, std::move(v));
-    auto put_tensor = [&](const std::string& key, const tensor_type& t) {
-      std::vector<T> values(static_cast<std::size_t>(t.size()));
-      t.copy_to(values);
-      const shape s = t.shape();
-      out.emplace(key, make_npy(values, {s.n, s.c, s.h, s.w}));
-    };
-    auto put_integer = [&](const std::string& key, std::int64_t v) {
-      out.emplace(key, make_npy(std::vector<std::int64_t>{v}, {1}));
-    };
-    // EMA averages in the parameters' own (PyTorch) shapes, so "ema.*" loads into a network as weights.
-    nn::for_each_parameter(*model_, [&](std::string_view name, nn::parameter<backend>& p) {
-      const tensor_type* avg = ema_.average(name);
-      std::vector<T> values(static_cast<std::size_t>(avg->size()));
-      avg->copy_to(values);
-      out.emplace("ema." + std::string(name), make_npy(values, p.dims.extents));
-    });
-    put_integer("meta.ema_updates", ema_.updates());
-    optimizer_.visit_state([&](const std::string& name, auto& item) {
-      if constexpr (std::is_same_v<std::remove_cvref_t<decltype(item)>, std::int64_t>) {
-        put_integer(name == "steps" ? "meta.optim_steps" : "optim." + name, item);
-      } else {
-        put_tensor("optim." + name, item);
-      }
-    });
-    out.emplace("meta.format", detail::text_array(checkpoint_format));
-    out.emplace("meta.model_type", detail::text_array(model_type_name()));
-    out.emplace("meta.model", detail::text_array(key_value_text(model_->config().entries())));
-    out.emplace("meta.process", detail::text_array(key_value_text(process_.entries())));
-    out.emplace("meta.trainer", detail::text_array(key_value_text(options_.entries())));
-    std::string classes;
-    for (std::size_t i = 0; i < class_names_.size(); ++i) classes += (i ? "\n" : "") + class_names_[i];
-    out.emplace("meta.classes", detail::text_array(classes));
-    out.emplace("meta.step", make_npy(std::vector<std::uint64_t>{static_cast<std::uint64_t>(step_)}, {1}));
-    const generator::state r = rng_.save();
-    out.emplace("meta.rng", make_npy(std::vector<std::uint64_t>{r.seed, r.streams_taken, r.words_used}, {3}));
-    std::error_code ec;
-    if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path(), ec);
-    write_npz(file, out);
-  }
-
-  // Restores a checkpoint written by save() for the same network and process; anything else is an error
-  // listing the differences, raised before any state changes.
-  void load(const std::filesystem::path& given) {
-    const checkpoint c = read_checkpoint(given);
-    c.require_fits(model_type_name(), model_->config().entries(), process_);
-    require(c.class_names.size() == class_names_.size() || class_names_.empty(), c.origin, ": the checkpoint has ",
-            c.class_names.size(), " classes, this run ", class_names_.size());
-    if (!class_names_.empty() && c.class_names != class_names_) {
-      std::string a, b;
-      for (const auto& s : c.class_names) a += (a.empty() ? "" : ", ") + s;
-      for (const auto& s : class_names_) b += (b.empty() ? "" : ", ") + s;
-      fail(c.origin, ": the checkpoint's classes (", a, ") are not this run's (", b, ")");
-    }
-    // Everything is checked (strictly, by name and shape) before anything is assigned.
-    Model staged = *model_;
-    nn::load_state_dict(staged, c.section("model"), c.origin + " (weights)");
-    Model averaged = *model_;
-    nn::load_state_dict(averaged, c.section("ema"), c.origin + " (averaged weights)");
-    // A fresh optimiser: copies of one share their state tensors (tensor copies share storage).
-    optim::adam<backend> opt(optimizer_.options());
-    opt.create_state(staged);
-    const npz_archive optim_arrays = c.section("optim");
-    auto integer = [&](const std::string& key) {
-      const auto it = c.arrays.find(key);
-      require(it != c.arrays.end(), c.origin, ": checkpoint has no '", key, "'");
-      return it->second.values<std::int64_t>().at(0);
-    };
-    opt.visit_state([&](const std::string& name, auto& item) {
-      if constexpr (std::is_same_v<std::remove_cvref_t<decltype(item)>, std::int64_t>) {
-        item = name == "steps" ? integer("meta.optim_steps") : integer("optim." + name);
-      } else {
-        const auto it = optim_arrays.find(name);
-        require(it != optim_arrays.end(), c.origin, ": checkpoint has no optimiser state 'optim.", name, "'");
-        const auto values = it->second.values<typename backend::value_type>();
-        require(static_cast<std::int64_t>(values.size()) == item.size(), c.origin, ": optimiser state 'optim.", name,
-                "' holds ", values.size(), " values, the parameter ", item.size());
-        item.copy_from(values);
-      }
-    });
-    optim::ema<backend> e(averaged, options_.ema_decay, options_.ema_warmup);
-    e.visit_state([&](const std::string&, auto& item) {
-      if constexpr (std::is_same_v<std::remove_cvref_t<decltype(item)>, std::int64_t>) item = integer("meta.ema_updates");
-    });
-    *model_ = std::move(staged);
-    optimizer_ = std::move(opt);
-    ema_ = std::move(e);
-    step_ = c.step;
-    rng_.restore(c.rng);
-    if (class_names_.empty()) class_names_ = c.class_names;
-  }
+  // The whole state to a checkpoint and back (diffusion/checkpoint.hpp): written atomically; restored only
+  // from a checkpoint of the same network and process, checked before any state changes.
+  void save(const std::filesystem::path& file) { save_checkpoint(file, state()); }
+  void load(const std::filesystem::path& given) { load_checkpoint(given, state()); }
 
  private:
-  static std::string model_type_name() { return std::string(Model::model_type); }
+  // What a checkpoint holds of this run, by reference.
+  training_state<Model> state() { return {*model_, optimizer_, ema_, process_, options_, class_names_, step_, rng_}; }
 
   Model* model_;
   diffusion_config process_;

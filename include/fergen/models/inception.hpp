@@ -276,9 +276,9 @@ class inception_body {
     aux_ran_ = false;
     if (aux_ && ctx.training) {
       const shape s = y.shape();
-      require(s.h >= 17 && s.w >= 17, "AuxLogits: Mixed_6e gives ", s, "; the auxiliary head needs maps of at least ",
+      require(s.h >= 17 && s.w >= 17, aux_type::name, ": Mixed_6e gives ", s, "; the auxiliary head needs maps of at least ",
               "17x17, that is inputs of at least 299x299 (build the network without aux_logits for smaller inputs)");
-      aux_out_ = nn::in_child([] { return std::string("AuxLogits"); }, [&] { return aux_.forward(ctx, y); });
+      aux_out_ = nn::within(aux_, [&](auto& aux) { return aux.forward(ctx, y); });
       aux_ran_ = ctx.record;
     }
     return back_.forward(ctx, y);
@@ -287,7 +287,7 @@ class inception_body {
   tensor_type backward(context<B>& ctx, const tensor_type& dy) {
     tensor_type d = back_.backward(ctx, dy);
     if (aux_ran_ && aux_grad_) {
-      const tensor_type da = nn::in_child([] { return std::string("AuxLogits"); }, [&] { return aux_.backward(ctx, *aux_grad_); });
+      const tensor_type da = nn::within(aux_, [&](auto& aux) { return aux.backward(ctx, *aux_grad_); });
       d = ops::arithmetic<B>::add(ctx, d, da);
     }
     aux_grad_.reset();
@@ -298,8 +298,7 @@ class inception_body {
   template <class V>
   void visit_parameters(V&& visit) {
     front_.visit_parameters(visit);
-    auto aux_visitor = nn::prefixed("AuxLogits", visit);
-    aux_.visit_parameters(aux_visitor);
+    nn::visit_children(visit, aux_);
     back_.visit_parameters(visit);
   }
 
@@ -307,8 +306,8 @@ class inception_body {
   const tensor_type* aux_logits() const { return aux_out_ ? &*aux_out_ : nullptr; }
   // The gradient of the loss with respect to aux_logits(), used by the next backward.
   void set_aux_gradient(tensor_type gradient) {
-    require(aux_out_.has_value(), "AuxLogits: set_aux_gradient without auxiliary logits from a training forward");
-    require(gradient.shape() == aux_out_->shape(), "AuxLogits: gradient ", gradient.shape(),
+    require(aux_out_.has_value(), aux_type::name, ": set_aux_gradient without auxiliary logits from a training forward");
+    require(gradient.shape() == aux_out_->shape(), aux_type::name, ": gradient ", gradient.shape(),
             " does not match the auxiliary logits ", aux_out_->shape());
     aux_grad_ = std::move(gradient);
   }
@@ -320,8 +319,8 @@ class inception_body {
     nn::initialize(fc, seed);
     aux_->template get<5>() = std::move(fc);
   }
-  std::vector<std::string> class_dependent_prefixes() const { return {"AuxLogits.fc"}; }
-  std::vector<std::string> optional_prefixes() const { return {"AuxLogits"}; }
+  std::vector<std::string> class_dependent_prefixes() const { return {nn::join_name(aux_type::name, "fc")}; }
+  std::vector<std::string> optional_prefixes() const { return {std::string(aux_type::name)}; }
 
   nn::input_conv2d<B>& first_layer() { return front_.template get<0>().template get<0>(); }
 
@@ -367,8 +366,11 @@ class inception_body {
                              nn::adaptive_avg_pool2d<B>(1), nn::dropout<B>(o.dropout), nn::flatten<B>{});
   }
 
+  // The auxiliary head under torchvision's name, written only here.
+  using aux_type = nn::named<"AuxLogits", nn::optional_layer<inception_aux<B>>>;
+
   inception_front<B> front_;
-  nn::optional_layer<inception_aux<B>> aux_;
+  aux_type aux_;
   inception_back<B> back_;
   std::optional<tensor_type> aux_out_, aux_grad_;
   bool aux_ran_ = false;

@@ -77,9 +77,7 @@ class mlp_denoiser {
     e = time_in_->forward(ctx, e);
     e = time_act_.forward(ctx, e);
     e = time_out_->forward(ctx, e);
-    if (label_emb_) e = ops::arithmetic<B>::add(ctx, e, nn::in_child([] { return std::string("label_emb"); }, [&] {
-                                                  return label_emb_->forward(ctx, labels);
-                                                }));
+    if (label_emb_) e = ops::arithmetic<B>::add(ctx, e, nn::within(*label_emb_, [&](auto& l) { return l.forward(ctx, labels); }));
     tensor_type h = ops::arithmetic<B>::add(ctx, input_->forward(ctx, x), e);
     for (std::size_t k = 0; k < blocks_.size(); ++k)
       h = ops::arithmetic<B>::add(ctx, h, blocks_[k].forward(ctx, block_acts_[k].forward(ctx, h)));
@@ -98,35 +96,22 @@ class mlp_denoiser {
 
   template <class V>
   void visit_parameters(V&& visit) {
-    auto t0 = nn::prefixed("time_embed.0", visit);
-    time_in_->visit_parameters(t0);
-    auto t2 = nn::prefixed("time_embed.2", visit);
-    time_out_->visit_parameters(t2);
-    if (label_emb_) {
-      auto l = nn::prefixed("label_emb", visit);
-      label_emb_->visit_parameters(l);
-    }
-    auto in = nn::prefixed("input", visit);
-    input_->visit_parameters(in);
-    for (std::size_t k = 0; k < blocks_.size(); ++k) {
-      auto b = nn::prefixed(str("blocks.", k), visit);
-      blocks_[k].visit_parameters(b);
-    }
-    auto out = nn::prefixed("output", visit);
-    output_->visit_parameters(out);
+    nn::visit_children(visit, time_in_, time_out_, label_emb_, input_, blocks_, output_);
   }
 
  private:
+  // The children under their names (the only place the names are written); optional until the constructor
+  // has checked the configuration.
   mlp_denoiser_config config_;
-  std::optional<nn::linear<B>> time_in_;
+  std::optional<nn::named<"time_embed.0", nn::linear<B>>> time_in_;
   nn::fast_silu<B> time_act_;
-  std::optional<nn::linear<B>> time_out_;
-  std::optional<nn::embedding<B>> label_emb_;
-  std::optional<nn::linear<B>> input_;
-  std::vector<nn::linear<B>> blocks_;
+  std::optional<nn::named<"time_embed.2", nn::linear<B>>> time_out_;
+  std::optional<nn::named<"label_emb", nn::embedding<B>>> label_emb_;
+  std::optional<nn::named<"input", nn::linear<B>>> input_;
+  nn::named_list<"blocks", nn::linear<B>> blocks_;
   std::vector<nn::fast_silu<B>> block_acts_;
   nn::fast_silu<B> out_act_;
-  std::optional<nn::linear<B>> output_;
+  std::optional<nn::named<"output", nn::linear<B>>> output_;
 };
 
 }  // namespace models

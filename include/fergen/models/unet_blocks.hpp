@@ -27,14 +27,6 @@
 FERGEN_BEGIN_NAMESPACE
 namespace models {
 
-namespace detail {
-// Runs f() with a child's name added to any fergen::error it throws.
-template <class F>
-decltype(auto) in_named(const char* name, F&& f) {
-  return nn::in_child([name] { return std::string(name); }, std::forward<F>(f));
-}
-}  // namespace detail
-
 struct res_block_options {
   std::int64_t groups = 32;  // group normalisation groups; must divide both channel counts
   double dropout = 0.0;
@@ -56,10 +48,10 @@ class res_block {
 
   res_block(std::int64_t in_channels, std::int64_t out_channels, std::int64_t emb_dim, res_block_options o = {})
       : in_(in_channels), out_(out_channels), emb_dim_(emb_dim),
-        in_norm_(detail::in_named("in_layers.0", [&] { return nn::group_norm<B>(o.groups, in_channels, {.eps = o.eps}); })),
+        in_norm_(nn::make_named<decltype(in_norm_)>(o.groups, in_channels, nn::group_norm_options{.eps = o.eps})),
         in_conv_(in_channels, out_channels, {.kernel = 3, .padding = 1}),
         emb_proj_(emb_dim, out_channels),
-        out_norm_(detail::in_named("out_layers.0", [&] { return nn::group_norm<B>(o.groups, out_channels, {.eps = o.eps}); })),
+        out_norm_(nn::make_named<decltype(out_norm_)>(o.groups, out_channels, nn::group_norm_options{.eps = o.eps})),
         drop_(o.dropout),
         out_conv_(out_channels, out_channels, {.kernel = 3, .padding = 1}) {
     if (in_channels != out_channels) skip_.emplace(in_channels, out_channels, nn::conv2d_options{.kernel = 1});
@@ -74,33 +66,33 @@ class res_block {
     output_shape(x.shape());
     require(emb.shape() == shape{x.shape().n, emb_dim_, 1, 1}, describe(), ": embedding ", emb.shape(),
             " does not fit input ", x.shape(), " (expected [", x.shape().n, ", ", emb_dim_, ", 1, 1])");
-    tensor_type h = detail::in_named("in_layers.0", [&] { return in_norm_.forward(ctx, x); });
+    tensor_type h = nn::within(in_norm_, [&](auto& l) { return l.forward(ctx, x); });
     h = in_act_.forward(ctx, h);
-    h = detail::in_named("in_layers.2", [&] { return in_conv_.forward(ctx, h); });
+    h = nn::within(in_conv_, [&](auto& l) { return l.forward(ctx, h); });
     tensor_type e = emb_act_.forward(ctx, emb);
-    e = detail::in_named("emb_layers.1", [&] { return emb_proj_.forward(ctx, e); });
+    e = nn::within(emb_proj_, [&](auto& l) { return l.forward(ctx, e); });
     h = ops::channel_bias<B>::forward(ctx, h, e);
-    h = detail::in_named("out_layers.0", [&] { return out_norm_.forward(ctx, h); });
+    h = nn::within(out_norm_, [&](auto& l) { return l.forward(ctx, h); });
     h = out_act_.forward(ctx, h);
     h = drop_.forward(ctx, h);
-    h = detail::in_named("out_layers.3", [&] { return out_conv_.forward(ctx, h); });
-    const tensor_type s = skip_ ? detail::in_named("skip_connection", [&] { return skip_->forward(ctx, x); }) : x;
+    h = nn::within(out_conv_, [&](auto& l) { return l.forward(ctx, h); });
+    const tensor_type s = skip_ ? nn::within(*skip_, [&](auto& l) { return l.forward(ctx, x); }) : x;
     return ops::arithmetic<B>::add(ctx, s, h);
   }
 
   embedded_gradients<B> backward(context<B>& ctx, const tensor_type& dy) {
-    tensor_type dh = detail::in_named("out_layers.3", [&] { return out_conv_.backward(ctx, dy); });
+    tensor_type dh = nn::within(out_conv_, [&](auto& l) { return l.backward(ctx, dy); });
     dh = drop_.backward(ctx, dh);
     dh = out_act_.backward(ctx, dh);
-    dh = detail::in_named("out_layers.0", [&] { return out_norm_.backward(ctx, dh); });
+    dh = nn::within(out_norm_, [&](auto& l) { return l.backward(ctx, dh); });
     tensor_type de = ops::channel_bias<B>::backward_bias(ctx, dh);
-    de = detail::in_named("emb_layers.1", [&] { return emb_proj_.backward(ctx, de); });
+    de = nn::within(emb_proj_, [&](auto& l) { return l.backward(ctx, de); });
     de = emb_act_.backward(ctx, de);
-    dh = detail::in_named("in_layers.2", [&] { return in_conv_.backward(ctx, dh); });
+    dh = nn::within(in_conv_, [&](auto& l) { return l.backward(ctx, dh); });
     dh = in_act_.backward(ctx, dh);
-    tensor_type dx = detail::in_named("in_layers.0", [&] { return in_norm_.backward(ctx, dh); });
+    tensor_type dx = nn::within(in_norm_, [&](auto& l) { return l.backward(ctx, dh); });
     if (skip_) {
-      ops::arithmetic<B>::accumulate(ctx, dx, detail::in_named("skip_connection", [&] { return skip_->backward(ctx, dy); }));
+      ops::arithmetic<B>::accumulate(ctx, dx, nn::within(*skip_, [&](auto& l) { return l.backward(ctx, dy); }));
     } else {
       ops::arithmetic<B>::accumulate(ctx, dx, dy);
     }
@@ -109,20 +101,7 @@ class res_block {
 
   template <class V>
   void visit_parameters(V&& visit) {
-    auto a = nn::prefixed("in_layers.0", visit);
-    in_norm_.visit_parameters(a);
-    auto b = nn::prefixed("in_layers.2", visit);
-    in_conv_.visit_parameters(b);
-    auto c = nn::prefixed("emb_layers.1", visit);
-    emb_proj_.visit_parameters(c);
-    auto d = nn::prefixed("out_layers.0", visit);
-    out_norm_.visit_parameters(d);
-    auto e = nn::prefixed("out_layers.3", visit);
-    out_conv_.visit_parameters(e);
-    if (skip_) {
-      auto f = nn::prefixed("skip_connection", visit);
-      skip_->visit_parameters(f);
-    }
+    nn::visit_children(visit, in_norm_, in_conv_, emb_proj_, out_norm_, out_conv_, skip_);
   }
 
   nn::conv2d<B>& out_conv() { return out_conv_; }
@@ -132,16 +111,16 @@ class res_block {
 
  private:
   std::int64_t in_, out_, emb_dim_;
-  nn::group_norm<B> in_norm_;
+  nn::named<"in_layers.0", nn::group_norm<B>> in_norm_;
   nn::fast_silu<B> in_act_;
-  nn::conv2d<B> in_conv_;
+  nn::named<"in_layers.2", nn::conv2d<B>> in_conv_;
   nn::fast_silu<B> emb_act_;
-  nn::linear<B> emb_proj_;
-  nn::group_norm<B> out_norm_;
+  nn::named<"emb_layers.1", nn::linear<B>> emb_proj_;
+  nn::named<"out_layers.0", nn::group_norm<B>> out_norm_;
   nn::fast_silu<B> out_act_;
   nn::dropout<B> drop_;
-  nn::conv2d<B> out_conv_;
-  std::optional<nn::conv2d<B>> skip_;
+  nn::named<"out_layers.3", nn::conv2d<B>> out_conv_;
+  std::optional<nn::named<"skip_connection", nn::conv2d<B>>> skip_;
 };
 
 // Halves height and width with a 3x3 convolution of stride 2 (DDPM's learned downsampling). Parameters
@@ -154,21 +133,20 @@ class downsample {
 
   explicit downsample(std::int64_t channels) : op_(channels, channels, {.kernel = 3, .stride = 2, .padding = 1}) {}
 
-  shape output_shape(const shape& x) const { return detail::in_named("op", [&] { return op_.output_shape(x); }); }
+  shape output_shape(const shape& x) const { return nn::within(op_, [&](auto& l) { return l.output_shape(x); }); }
   tensor_type forward(context<B>& ctx, const tensor_type& x) {
-    return detail::in_named("op", [&] { return op_.forward(ctx, x); });
+    return nn::within(op_, [&](auto& l) { return l.forward(ctx, x); });
   }
   tensor_type backward(context<B>& ctx, const tensor_type& dy) {
-    return detail::in_named("op", [&] { return op_.backward(ctx, dy); });
+    return nn::within(op_, [&](auto& l) { return l.backward(ctx, dy); });
   }
   template <class V>
   void visit_parameters(V&& visit) {
-    auto v = nn::prefixed("op", visit);
-    op_.visit_parameters(v);
+    nn::visit_children(visit, op_);
   }
 
  private:
-  nn::conv2d<B> op_;
+  nn::named<"op", nn::conv2d<B>> op_;
 };
 
 // Doubles height and width: nearest-neighbour x2, then a 3x3 convolution. Parameters "conv.weight",
@@ -182,25 +160,24 @@ class upsample {
   explicit upsample(std::int64_t channels) : up_(2), conv_(channels, channels, {.kernel = 3, .padding = 1}) {}
 
   shape output_shape(const shape& x) const {
-    return detail::in_named("conv", [&] { return conv_.output_shape(up_.output_shape(x)); });
+    return nn::within(conv_, [&](auto& l) { return l.output_shape(up_.output_shape(x)); });
   }
   tensor_type forward(context<B>& ctx, const tensor_type& x) {
     const tensor_type u = up_.forward(ctx, x);
-    return detail::in_named("conv", [&] { return conv_.forward(ctx, u); });
+    return nn::within(conv_, [&](auto& l) { return l.forward(ctx, u); });
   }
   tensor_type backward(context<B>& ctx, const tensor_type& dy) {
-    const tensor_type du = detail::in_named("conv", [&] { return conv_.backward(ctx, dy); });
+    const tensor_type du = nn::within(conv_, [&](auto& l) { return l.backward(ctx, dy); });
     return up_.backward(ctx, du);
   }
   template <class V>
   void visit_parameters(V&& visit) {
-    auto v = nn::prefixed("conv", visit);
-    conv_.visit_parameters(v);
+    nn::visit_children(visit, conv_);
   }
 
  private:
   nn::upsample_nearest<B> up_;
-  nn::conv2d<B> conv_;
+  nn::named<"conv", nn::conv2d<B>> conv_;
 };
 
 // One entry of a UNet stage: a plain layer or an embedding block.
@@ -231,22 +208,21 @@ class embed_sequential {
 
   shape output_shape(shape x) const {
     for (std::size_t i = 0; i < layers_.size(); ++i)
-      x = nn::in_child([i] { return std::to_string(i); },
-                       [&] { return std::visit([&](const auto& l) { return l.output_shape(x); }, layers_[i]); });
+      x = nn::within(layers_, i, [&](const auto& v) { return std::visit([&](const auto& l) { return l.output_shape(x); }, v); });
     return x;
   }
 
   tensor_type forward(context<B>& ctx, const tensor_type& x, const tensor_type& emb) {
     tensor_type h = x;
     for (std::size_t i = 0; i < layers_.size(); ++i) {
-      h = nn::in_child([i] { return std::to_string(i); }, [&] {
+      h = nn::within(layers_, i, [&](auto& v) {
         return std::visit([&](auto& l) -> tensor_type {
           if constexpr (embedding_block<std::remove_cvref_t<decltype(l)>>) {
             return l.forward(ctx, h, emb);
           } else {
             return l.forward(ctx, h);
           }
-        }, layers_[i]);
+        }, v);
       });
     }
     emb_shape_ = emb.shape();
@@ -256,7 +232,7 @@ class embed_sequential {
   embedded_gradients<B> backward(context<B>& ctx, const tensor_type& dy) {
     embedded_gradients<B> g{dy, tensor_type(emb_shape_)};
     for (std::size_t k = layers_.size(); k-- > 0;) {
-      g.dx = nn::in_child([k] { return std::to_string(k); }, [&] {
+      g.dx = nn::within(layers_, k, [&](auto& v) {
         return std::visit([&](auto& l) -> tensor_type {
           if constexpr (embedding_block<std::remove_cvref_t<decltype(l)>>) {
             embedded_gradients<B> inner = l.backward(ctx, g.dx);
@@ -265,7 +241,7 @@ class embed_sequential {
           } else {
             return l.backward(ctx, g.dx);
           }
-        }, layers_[k]);
+        }, v);
       });
     }
     return g;
@@ -273,14 +249,11 @@ class embed_sequential {
 
   template <class V>
   void visit_parameters(V&& visit) {
-    for (std::size_t i = 0; i < layers_.size(); ++i) {
-      auto inner = nn::prefixed(std::to_string(i), visit);
-      std::visit([&](auto& l) { l.visit_parameters(inner); }, layers_[i]);
-    }
+    nn::visit_children(visit, layers_);
   }
 
  private:
-  std::vector<unet_layer<B>> layers_;
+  nn::named_list<"", unet_layer<B>> layers_;  // "0", "1", ...
   shape emb_shape_{};
 };
 

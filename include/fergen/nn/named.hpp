@@ -1,13 +1,17 @@
-// fergen/nn/named.hpp: giving a slot of a composite a name of its own.
+// fergen/nn/named.hpp: giving a slot of a composite, or a member of a hand-written network, a name of its own.
 #pragma once
 
 #include <fergen/core/error.hpp>
 #include <fergen/core/traits.hpp>
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <variant>
+#include <vector>
 
 FERGEN_BEGIN_NAMESPACE
 namespace nn {
@@ -18,6 +22,7 @@ namespace nn {
 template <fixed_string Name, class L>
 struct named : L {
   using L::L;
+  named() = default;
   named(L layer) : L(std::move(layer)) {}  // NOLINT(google-explicit-constructor): wraps like a name tag
   static constexpr std::string_view name{Name.c_str(), Name.length()};
 };
@@ -72,6 +77,78 @@ decltype(auto) in_child(NameFn&& name, F&& f) {
     e.add_context(name());
     throw;
   }
+}
+
+// --- Networks written by hand --------------------------------------------------------------------------
+// A network whose forward is not a composite's (the UNet and its blocks, self-attention, the toy MLP) holds
+// each child as a member whose type carries the name: named<"time_embed.0", linear<B>>, or
+// named_list<"input_blocks", Block> for a run-time number of them. forward and backward reach a child
+// through within(), visit_parameters through visit_children(), so each name is written once and checkpoint
+// keys and error paths cannot drift apart.
+
+// A run-time number of children of one type under one name: element i is "name.i" (guided-diffusion's
+// input_blocks.3), or "i" under the empty name (torch.nn.Sequential's positions).
+template <fixed_string Name, class L>
+struct named_list : std::vector<L> {
+  using std::vector<L>::vector;
+  static constexpr std::string_view name{Name.c_str(), Name.length()};
+  static std::string element_name(std::size_t i) { return join_name(name, std::to_string(i)); }
+};
+
+// Runs f(child) for a named<> child; a fergen::error it throws names the child.
+template <class Child, class F>
+  requires is_named<std::remove_const_t<Child>>::value
+decltype(auto) within(Child& child, F&& f) {
+  return in_child([] { return std::string(Child::name); }, [&]() -> decltype(auto) { return f(child); });
+}
+
+// Runs f(list[i]) for element i of a named_list; a fergen::error it throws names the element.
+template <class List, class F>
+decltype(auto) within(List& list, std::size_t i, F&& f) {
+  return in_child([i] { return List::element_name(i); }, [&]() -> decltype(auto) { return f(list[i]); });
+}
+
+// Builds a named<> child from its layer's constructor arguments; an error the constructor throws (a bad
+// group count, say) names the child.
+template <class Child, class... Args>
+Child make_named(Args&&... args) {
+  return in_child([] { return std::string(Child::name); }, [&] { return Child(std::forward<Args>(args)...); });
+}
+
+namespace detail {
+template <class L, class V>
+void visit_layer(L& layer, V& visit) {
+  layer.visit_parameters(visit);
+}
+// A child that may be one of several layer types visits the one it holds.
+template <class... Ls, class V>
+void visit_layer(std::variant<Ls...>& layer, V& visit) {
+  std::visit([&](auto& l) { l.visit_parameters(visit); }, layer);
+}
+
+template <class V, fixed_string Name, class L>
+void visit_child(V& visit, named<Name, L>& child) {
+  auto inner = prefixed(std::string(child.name), visit);
+  visit_layer(static_cast<L&>(child), inner);
+}
+template <class V, fixed_string Name, class L>
+void visit_child(V& visit, named_list<Name, L>& list) {
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    auto inner = prefixed(list.element_name(i), visit);
+    visit_layer(list[i], inner);
+  }
+}
+// A child that may be absent (built after the configuration is checked, or optional) has no parameters then.
+template <class V, class Child>
+void visit_child(V& visit, std::optional<Child>& child) {
+  if (child) visit_child(visit, *child);
+}
+}  // namespace detail
+
+// Visits the parameters of each child, in the order given, under the child's name.
+template <class V, class... Children>
+void visit_children(V& visit, Children&... children) {
+  (detail::visit_child(visit, children), ...);
 }
 
 }  // namespace nn

@@ -51,10 +51,10 @@ class self_attention {
 
   tensor_type forward(context<B>& ctx, const tensor_type& x) {
     output_shape(x.shape());
-    const tensor_type h = in_child([] { return std::string("norm"); }, [&] { return norm_.forward(ctx, x); });
-    tensor_type qkv = in_child([] { return std::string("qkv"); }, [&] { return qkv_.forward(ctx, h); });
+    const tensor_type h = within(norm_, [&](auto& l) { return l.forward(ctx, x); });
+    tensor_type qkv = within(qkv_, [&](auto& l) { return l.forward(ctx, h); });
     auto a = ops::attention<B>::forward(ctx, qkv, heads_, ctx.record);
-    const tensor_type o = in_child([] { return std::string("proj_out"); }, [&] { return proj_out_.forward(ctx, a.y); });
+    const tensor_type o = within(proj_out_, [&](auto& l) { return l.forward(ctx, a.y); });
     if (ctx.record) {
       saved_ = saved{std::move(qkv), std::move(a.weights)};
     } else {
@@ -65,23 +65,18 @@ class self_attention {
 
   tensor_type backward(context<B>& ctx, const tensor_type& dy) {
     require(saved_.has_value(), describe(), ": backward without a recorded forward (run forward with ctx.record)");
-    const tensor_type da = in_child([] { return std::string("proj_out"); }, [&] { return proj_out_.backward(ctx, dy); });
+    const tensor_type da = within(proj_out_, [&](auto& l) { return l.backward(ctx, dy); });
     const tensor_type dqkv = ops::attention<B>::backward(ctx, da, saved_->qkv, saved_->weights, heads_);
     saved_.reset();
-    const tensor_type dh = in_child([] { return std::string("qkv"); }, [&] { return qkv_.backward(ctx, dqkv); });
-    tensor_type dx = in_child([] { return std::string("norm"); }, [&] { return norm_.backward(ctx, dh); });
+    const tensor_type dh = within(qkv_, [&](auto& l) { return l.backward(ctx, dqkv); });
+    tensor_type dx = within(norm_, [&](auto& l) { return l.backward(ctx, dh); });
     ops::arithmetic<B>::accumulate(ctx, dx, dy);
     return dx;
   }
 
   template <class V>
   void visit_parameters(V&& visit) {
-    auto norm_visitor = prefixed("norm", visit);
-    norm_.visit_parameters(norm_visitor);
-    auto qkv_visitor = prefixed("qkv", visit);
-    qkv_.visit_parameters(qkv_visitor);
-    auto proj_visitor = prefixed("proj_out", visit);
-    proj_out_.visit_parameters(proj_visitor);
+    visit_children(visit, norm_, qkv_, proj_out_);
   }
 
   group_norm<B>& norm() { return norm_; }
@@ -99,9 +94,9 @@ class self_attention {
 
   std::int64_t channels_;
   std::int64_t heads_;
-  group_norm<B> norm_;
-  conv2d<B> qkv_;
-  conv2d<B> proj_out_;
+  named<"norm", group_norm<B>> norm_;
+  named<"qkv", conv2d<B>> qkv_;
+  named<"proj_out", conv2d<B>> proj_out_;
   std::optional<saved> saved_;
 };
 
