@@ -306,6 +306,36 @@ TEST_CASE("sampling: same streams -> bit-identical images, other streams -> diff
                  "1001 sampling steps is more than the model's T = 1000"));
 }
 
+TEST_CASE("DDPM and DDIM through the sampler interface are one reverse_step per timestep, bit for bit") {
+  // The loop before samplers were types: x_T from the streams, then at each position i the guided output and
+  // ops::reverse_step with the sampler's six coefficients and the noise at noise_offset(i). Kept bit for bit, so
+  // that the study's DDIM images did not change.
+  using B = cpu<float>;
+  models::mlp_denoiser<B> net({.dim = 3, .hidden = 16, .depth = 1, .classes = 2});
+  nn::initialize(net, 5);
+  const noise_schedule s = ddpm_linear();
+  const std::vector<std::int64_t> labels{1, 0, 1};
+  const std::vector<random_stream> streams{{9, 1}, {9, 2}, {9, 3}};
+  const shape image{3, 3, 1, 1};
+  for (const sampler_options& o : {sampler_options{.kind = sampler_kind::ddpm, .steps = 30, .variance = variance_type::fixed_large},
+                                  sampler_options{.kind = sampler_kind::ddim, .steps = 25, .eta = 0.7, .guidance = {.scale = 2.0}}}) {
+    CAPTURE(o.describe());
+    auto ctx = context<B>::eval();
+    const auto timesteps = o.timesteps(s.timesteps());
+    tensor<B> x = ops::diffusion_steps<B>::normal(ctx, image, streams, 0);
+    for (std::size_t i = 0; i < timesteps.size(); ++i) {
+      const std::int64_t t = timesteps[i], prev = previous_timestep(timesteps, i);
+      const std::vector<double> t_values(streams.size(), static_cast<double>(t));
+      const auto out = guided_output(net, ctx, x, t_values, labels, o.guidance);
+      const auto c = o.kind == sampler_kind::ddpm ? ddpm_sampler{o.variance}.step(s, t, prev, prediction_type::v, o.clip)
+                                                  : ddim_sampler{o.eta}.step(s, t, prev, prediction_type::v, o.clip);
+      x = ops::diffusion_steps<B>::reverse_step(ctx, x, out, c, streams, noise_offset(static_cast<std::int64_t>(i), image));
+    }
+    const auto sampled = sample(net, s, prediction_type::v, o, image, labels, streams);
+    CHECK(std::equal(x.values().begin(), x.values().end(), sampled.values().begin()));
+  }
+}
+
 TEST_CASE("the MLP denoiser passes finite differences (input, time and label embeddings, every layer)") {
   models::mlp_denoiser<cpu<double>> net({.dim = 2, .hidden = 6, .depth = 2, .time_dim = 4, .classes = 3});
   testing::randomize_parameters(net, 4);
