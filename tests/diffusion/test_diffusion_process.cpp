@@ -259,7 +259,7 @@ TEST_CASE("bad schedule input: unknown names, T = 0, betas outside (0, 1)") {
                  "beta[1] = 1 is outside (0, 1)"));
   CHECK(contains(error_of([] { beta_schedule{.beta_start = 0.02, .beta_end = 0.01}.betas(); }),
                  "must satisfy 0 < beta_start <= beta_end < 1"));
-  CHECK(contains(error_of([] { sampler_from_name("euler"); }), "unknown sampler 'euler' (known: ddpm, ddim)"));
+  CHECK(contains(error_of([] { sampler_from_name("euler"); }), "unknown sampler 'euler' (known: ddpm, ddim, dpmpp2m)"));
   CHECK(contains(error_of([] { variance_type_from_name("learned"); }), "unknown variance type 'learned'"));
 }
 
@@ -284,7 +284,7 @@ TEST_CASE("sampling: same streams -> bit-identical images, other streams -> diff
   auto streams_of = [](std::uint64_t seed) {
     return std::vector<random_stream>{{seed, 1}, {seed, 2}, {seed, 3}};
   };
-  for (auto kind : {sampler_kind::ddpm, sampler_kind::ddim}) {
+  for (auto kind : {sampler_kind::ddpm, sampler_kind::ddim, sampler_kind::dpmpp2m}) {
     sampler_options o{.kind = kind, .steps = 20, .eta = 0.5, .guidance = {.scale = 2.0}};
     const auto a = sample(net, s, prediction_type::epsilon, o, {0, 3, 1, 1}, labels, streams_of(7));
     const auto b = sample(net, s, prediction_type::epsilon, o, {0, 3, 1, 1}, labels, streams_of(7));
@@ -415,6 +415,11 @@ TEST_CASE("with the exact denoiser of two images, every sampler and parameterisa
           {.kind = sampler_kind::ddim, .steps = 50, .eta = 0.0},
           {.kind = sampler_kind::ddim, .steps = 20, .eta = 1.0},
           {.kind = sampler_kind::ddim, .steps = 10, .spacing = timestep_spacing::linspace, .eta = 0.0, .clip = {.enabled = false}},
+          {.kind = sampler_kind::dpmpp2m, .steps = 15},
+          {.kind = sampler_kind::dpmpp2m, .steps = 15, .clip = {.enabled = false}},
+          // 10 trailing steps end at t = 99 of the linear schedule, where the two images' posterior is still a
+          // mixture for a few samples (DDIM's too); linspace's last step starts at t = 0.
+          {.kind = sampler_kind::dpmpp2m, .steps = 10, .spacing = timestep_spacing::linspace},
       };
       for (const auto& o : configs) {
         CAPTURE(name_of(kind));

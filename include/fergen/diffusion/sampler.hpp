@@ -1,6 +1,6 @@
-// fergen/diffusion/sampler.hpp: the sampling loop: pure noise to images, with any registered sampler (DDPM,
-// DDIM), any number of steps, clipping and classifier-free guidance, deterministic by per-image random
-// streams. The samplers' registry: their names and the type behind each.
+// fergen/diffusion/sampler.hpp: the sampling loop: pure noise to images, with any registered sampler (DDPM, DDIM,
+// DPM-Solver++(2M)), any number of steps, clipping and classifier-free guidance, deterministic by per-image random
+// streams. The samplers' registry: their names and the type behind each (docs/samplers.md: adding one).
 #pragma once
 
 #include <fergen/backend/context.hpp>
@@ -12,6 +12,7 @@
 #include <fergen/core/tensor.hpp>
 #include <fergen/diffusion/ddim.hpp>
 #include <fergen/diffusion/ddpm.hpp>
+#include <fergen/diffusion/dpm_solver.hpp>
 #include <fergen/diffusion/guidance.hpp>
 #include <fergen/diffusion/names.hpp>
 #include <fergen/diffusion/noise_schedule.hpp>
@@ -35,13 +36,13 @@ namespace diffusion {
 
 // A sampler is registered by three lines: its kind here, its name in sampler_names and its type in
 // sampler_options::with_sampler (-Wswitch names a kind without a type).
-enum class sampler_kind { ddpm, ddim };
+enum class sampler_kind { ddpm, ddim, dpmpp2m };
 
 inline constexpr std::pair<std::string_view, sampler_kind> sampler_names[] = {
-    {"ddpm", sampler_kind::ddpm}, {"ddim", sampler_kind::ddim}};
+    {"ddpm", sampler_kind::ddpm}, {"ddim", sampler_kind::ddim}, {"dpmpp2m", sampler_kind::dpmpp2m}};
 inline sampler_kind sampler_from_name(std::string_view name) { return detail::from_name("sampler", name, sampler_names); }
 inline std::string_view name_of(sampler_kind k) { return detail::to_name(k, sampler_names); }
-// "ddpm, ddim": for help texts, which then need no edit when a sampler is added.
+// "ddpm, ddim, dpmpp2m": for help texts, which then need no edit when a sampler is added.
 inline std::string sampler_name_list() { return detail::known_names(sampler_names); }
 
 // Everything that chooses how images are sampled; independent of the schedule and the parameterisation.
@@ -61,6 +62,7 @@ struct sampler_options {
     switch (kind) {
       case sampler_kind::ddpm: return f(ddpm_sampler{variance});
       case sampler_kind::ddim: return f(ddim_sampler{eta});
+      case sampler_kind::dpmpp2m: return f(dpmpp2m_sampler{});
     }
     fail("sampler: kind ", static_cast<int>(kind), " is not registered");
   }
