@@ -33,7 +33,8 @@ using denoise_fn = std::function<tensor<B>(const tensor<B>& x_t, std::int64_t t)
 
 // What every sampler of one sampling run shares: the process, the visited timesteps (descending; the step from
 // position i goes to previous_timestep(timesteps, i), -1 after the last: the clean data), the clipping of the
-// predicted x0, and each image's random stream for samplers that add noise (at noise_offset(i, image)).
+// predicted x0, and each image's random stream for samplers that add noise (at noise_offset(i, image)). It refers to
+// the caller's context, schedule and timesteps, which outlive the run (sample() holds them).
 template <class B>
 struct sampling_setup {
   context<B>& ctx;
