@@ -22,7 +22,9 @@ void add_generate_command(CLI::App& app, std::function<int()>& run) {
   auto* per_class = cmd->add_option("--per-class", a->per_class, "Images per class");
   auto* counts_option = cmd->add_option("--counts", a->counts, "study (the study's Table 2 counts) or K1,K2,... per class");
   per_class->excludes(counts_option);
-  cmd->add_option("--sampler", a->sampler, "ddpm or ddim")->capture_default_str();
+  cmd->add_option("--sampler", a->sampler,
+                  "Sampler: " + diffusion::sampler_name_list() + " (DPM-Solver++(2M): 15-20 steps; docs/samplers.md)")
+      ->capture_default_str();
   cmd->add_option("--steps", a->steps, "Sampling steps (at most the model's T)")->capture_default_str();
   cmd->add_option("--spacing", a->spacing, "Timestep spacing: trailing, leading, linspace")->capture_default_str();
   cmd->add_option("--eta", a->eta,

@@ -105,14 +105,15 @@ void check_unet(const std::string& name, const models::unet_config& config, std:
   }
   check_same_state(host_net, device_net, (name + ", trained").c_str(), network_tolerance);
 
-  // Sampling from the trained networks: deterministic DDIM, then DDPM with its noise from each image's stream.
+  // Sampling from the trained networks: deterministic DDIM, DDPM with its noise from each image's stream, and
+  // DPM-Solver++(2M), which keeps its previous x0 prediction on the device between steps.
   const diffusion::noise_schedule& schedule = host_trainer.schedule();
   std::vector<random_stream> streams;
   for (std::int64_t i = 0; i < batch; ++i) streams.push_back(diffusion::image_stream(17, in.labels[static_cast<std::size_t>(i)] % config.classes, i));
   std::vector<std::int64_t> labels = in.labels;
   for (auto& l : labels) l %= config.classes;
   const shape image{1, config.image_channels, config.image_size, config.image_size};
-  for (const auto kind : {diffusion::sampler_kind::ddim, diffusion::sampler_kind::ddpm}) {
+  for (const auto kind : {diffusion::sampler_kind::ddim, diffusion::sampler_kind::ddpm, diffusion::sampler_kind::dpmpp2m}) {
     diffusion::sampler_options so{.kind = kind, .steps = 10};
     so.guidance.scale = 2.0;  // a conditional and an unconditional pass per step
     FERGEN_CHECK_NETWORK_CLOSE(

@@ -259,7 +259,7 @@ TEST_CASE("bad schedule input: unknown names, T = 0, betas outside (0, 1)") {
                  "beta[1] = 1 is outside (0, 1)"));
   CHECK(contains(error_of([] { beta_schedule{.beta_start = 0.02, .beta_end = 0.01}.betas(); }),
                  "must satisfy 0 < beta_start <= beta_end < 1"));
-  CHECK(contains(error_of([] { sampler_from_name("euler"); }), "unknown sampler 'euler' (known: ddpm, ddim)"));
+  CHECK(contains(error_of([] { sampler_from_name("euler"); }), "unknown sampler 'euler' (known: ddpm, ddim, dpmpp2m)"));
   CHECK(contains(error_of([] { variance_type_from_name("learned"); }), "unknown variance type 'learned'"));
 }
 
@@ -284,7 +284,7 @@ TEST_CASE("sampling: same streams -> bit-identical images, other streams -> diff
   auto streams_of = [](std::uint64_t seed) {
     return std::vector<random_stream>{{seed, 1}, {seed, 2}, {seed, 3}};
   };
-  for (auto kind : {sampler_kind::ddpm, sampler_kind::ddim}) {
+  for (auto kind : {sampler_kind::ddpm, sampler_kind::ddim, sampler_kind::dpmpp2m}) {
     sampler_options o{.kind = kind, .steps = 20, .eta = 0.5, .guidance = {.scale = 2.0}};
     const auto a = sample(net, s, prediction_type::epsilon, o, {0, 3, 1, 1}, labels, streams_of(7));
     const auto b = sample(net, s, prediction_type::epsilon, o, {0, 3, 1, 1}, labels, streams_of(7));
@@ -304,6 +304,36 @@ TEST_CASE("sampling: same streams -> bit-identical images, other streams -> diff
   sampler_options too_many{.steps = 1001};
   CHECK(contains(error_of([&] { sample(net, s, prediction_type::epsilon, too_many, {0, 3, 1, 1}, labels, streams_of(1)); }),
                  "1001 sampling steps is more than the model's T = 1000"));
+}
+
+TEST_CASE("DDPM and DDIM through the sampler interface are one reverse_step per timestep, bit for bit") {
+  // The loop before samplers were types: x_T from the streams, then at each position i the guided output and
+  // ops::reverse_step with the sampler's six coefficients and the noise at noise_offset(i). Kept bit for bit, so
+  // that the study's DDIM images did not change.
+  using B = cpu<float>;
+  models::mlp_denoiser<B> net({.dim = 3, .hidden = 16, .depth = 1, .classes = 2});
+  nn::initialize(net, 5);
+  const noise_schedule s = ddpm_linear();
+  const std::vector<std::int64_t> labels{1, 0, 1};
+  const std::vector<random_stream> streams{{9, 1}, {9, 2}, {9, 3}};
+  const shape image{3, 3, 1, 1};
+  for (const sampler_options& o : {sampler_options{.kind = sampler_kind::ddpm, .steps = 30, .variance = variance_type::fixed_large},
+                                  sampler_options{.kind = sampler_kind::ddim, .steps = 25, .eta = 0.7, .guidance = {.scale = 2.0}}}) {
+    CAPTURE(o.describe());
+    auto ctx = context<B>::eval();
+    const auto timesteps = o.timesteps(s.timesteps());
+    tensor<B> x = ops::diffusion_steps<B>::normal(ctx, image, streams, 0);
+    for (std::size_t i = 0; i < timesteps.size(); ++i) {
+      const std::int64_t t = timesteps[i], prev = previous_timestep(timesteps, i);
+      const std::vector<double> t_values(streams.size(), static_cast<double>(t));
+      const auto out = guided_output(net, ctx, x, t_values, labels, o.guidance);
+      const auto c = o.kind == sampler_kind::ddpm ? ddpm_sampler{o.variance}.step(s, t, prev, prediction_type::v, o.clip)
+                                                  : ddim_sampler{o.eta}.step(s, t, prev, prediction_type::v, o.clip);
+      x = ops::diffusion_steps<B>::reverse_step(ctx, x, out, c, streams, noise_offset(static_cast<std::int64_t>(i), image));
+    }
+    const auto sampled = sample(net, s, prediction_type::v, o, image, labels, streams);
+    CHECK(std::equal(x.values().begin(), x.values().end(), sampled.values().begin()));
+  }
 }
 
 TEST_CASE("the MLP denoiser passes finite differences (input, time and label embeddings, every layer)") {
@@ -385,6 +415,11 @@ TEST_CASE("with the exact denoiser of two images, every sampler and parameterisa
           {.kind = sampler_kind::ddim, .steps = 50, .eta = 0.0},
           {.kind = sampler_kind::ddim, .steps = 20, .eta = 1.0},
           {.kind = sampler_kind::ddim, .steps = 10, .spacing = timestep_spacing::linspace, .eta = 0.0, .clip = {.enabled = false}},
+          {.kind = sampler_kind::dpmpp2m, .steps = 15},
+          {.kind = sampler_kind::dpmpp2m, .steps = 15, .clip = {.enabled = false}},
+          // 10 trailing steps end at t = 99 of the linear schedule, where the two images' posterior is still a
+          // mixture for a few samples (DDIM's too); linspace's last step starts at t = 0.
+          {.kind = sampler_kind::dpmpp2m, .steps = 10, .spacing = timestep_spacing::linspace},
       };
       for (const auto& o : configs) {
         CAPTURE(name_of(kind));

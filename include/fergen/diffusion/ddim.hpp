@@ -3,13 +3,15 @@
 
 #include <fergen/backend/diffusion_steps.hpp>
 #include <fergen/core/error.hpp>
-#include <fergen/diffusion/ddpm.hpp>
 #include <fergen/diffusion/noise_schedule.hpp>
 #include <fergen/diffusion/parameterization.hpp>
+#include <fergen/diffusion/predicted_x0.hpp>
+#include <fergen/diffusion/reverse_step_run.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <string>
 
 FERGEN_BEGIN_NAMESPACE
 namespace diffusion {
@@ -21,7 +23,11 @@ namespace diffusion {
 struct ddim_sampler {
   double eta = 0.0;
 
+  template <class B>
+  using run = reverse_step_run<B, ddim_sampler>;
+
   void validate() const { require(std::isfinite(eta) && eta >= 0, "ddim: eta = ", eta, " must be a finite value >= 0"); }
+  std::string describe() const { return str("eta ", eta); }
 
   // The variance of the added noise between t and prev.
   double variance(const noise_schedule& s, std::int64_t t, std::int64_t prev) const {

@@ -11,6 +11,14 @@
 FERGEN_BEGIN_NAMESPACE
 namespace diffusion::detail {
 
+// Every name of a table of (name, value) pairs, comma-separated, in the table's order.
+template <class Value, std::size_t N>
+std::string known_names(const std::pair<std::string_view, Value> (&table)[N]) {
+  std::string known;
+  for (const auto& [n, v] : table) known += (known.empty() ? "" : ", ") + std::string(n);
+  return known;
+}
+
 // The value named `name` in a table of (name, value) pairs; an unknown name is an error naming the option
 // (`what`) and listing every known name, so "--schedule cosin" reads "unknown beta schedule 'cosin' (known:
 // linear, scaled_linear, cosine, sigmoid, custom)". Aliases are further rows with the same value.
@@ -18,9 +26,7 @@ template <class Value, std::size_t N>
 Value from_name(std::string_view what, std::string_view name, const std::pair<std::string_view, Value> (&table)[N]) {
   for (const auto& [n, v] : table)
     if (n == name) return v;
-  std::string known;
-  for (const auto& [n, v] : table) known += (known.empty() ? "" : ", ") + std::string(n);
-  fail("unknown ", what, " '", name, "' (known: ", known, ")");
+  fail("unknown ", what, " '", name, "' (known: ", known_names(table), ")");
 }
 
 // The first name of a value in the table (its canonical spelling).

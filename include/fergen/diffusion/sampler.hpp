@@ -1,5 +1,6 @@
-// fergen/diffusion/sampler.hpp: the sampling loop: pure noise to images, with DDPM or DDIM, any number of
-// steps, clipping and classifier-free guidance, deterministic by per-image random streams.
+// fergen/diffusion/sampler.hpp: the sampling loop: pure noise to images, with any registered sampler (DDPM, DDIM,
+// DPM-Solver++(2M)), any number of steps, clipping and classifier-free guidance, deterministic by per-image random
+// streams. The samplers' registry: their names and the type behind each (docs/samplers.md: adding one).
 #pragma once
 
 #include <fergen/backend/context.hpp>
@@ -11,10 +12,13 @@
 #include <fergen/core/tensor.hpp>
 #include <fergen/diffusion/ddim.hpp>
 #include <fergen/diffusion/ddpm.hpp>
+#include <fergen/diffusion/dpm_solver.hpp>
 #include <fergen/diffusion/guidance.hpp>
 #include <fergen/diffusion/names.hpp>
 #include <fergen/diffusion/noise_schedule.hpp>
 #include <fergen/diffusion/parameterization.hpp>
+#include <fergen/diffusion/predicted_x0.hpp>
+#include <fergen/diffusion/sampler_run.hpp>
 #include <fergen/diffusion/timesteps.hpp>
 #include <fergen/models/denoiser.hpp>
 
@@ -30,12 +34,16 @@
 FERGEN_BEGIN_NAMESPACE
 namespace diffusion {
 
-enum class sampler_kind { ddpm, ddim };
+// A sampler is registered by three lines: its kind here, its name in sampler_names and its type in
+// sampler_options::with_sampler (-Wswitch names a kind without a type).
+enum class sampler_kind { ddpm, ddim, dpmpp2m };
 
-inline constexpr std::pair<std::string_view, sampler_kind> sampler_names[] = {{"ddpm", sampler_kind::ddpm},
-                                                                              {"ddim", sampler_kind::ddim}};
+inline constexpr std::pair<std::string_view, sampler_kind> sampler_names[] = {
+    {"ddpm", sampler_kind::ddpm}, {"ddim", sampler_kind::ddim}, {"dpmpp2m", sampler_kind::dpmpp2m}};
 inline sampler_kind sampler_from_name(std::string_view name) { return detail::from_name("sampler", name, sampler_names); }
 inline std::string_view name_of(sampler_kind k) { return detail::to_name(k, sampler_names); }
+// "ddpm, ddim, dpmpp2m": for help texts, which then need no edit when a sampler is added.
+inline std::string sampler_name_list() { return detail::known_names(sampler_names); }
 
 // Everything that chooses how images are sampled; independent of the schedule and the parameterisation.
 struct sampler_options {
@@ -48,19 +56,25 @@ struct sampler_options {
   sample_clip clip{};
   diffusion::guidance guidance{};
 
+  // The sampler of `kind`, made from these options, handed to f: the registry's one line per sampler.
+  template <class F>
+  decltype(auto) with_sampler(F&& f) const {
+    switch (kind) {
+      case sampler_kind::ddpm: return f(ddpm_sampler{variance});
+      case sampler_kind::ddim: return f(ddim_sampler{eta});
+      case sampler_kind::dpmpp2m: return f(dpmpp2m_sampler{});
+    }
+    fail("sampler: kind ", static_cast<int>(kind), " is not registered");
+  }
+
   // The timestep sequence; also the check that the options fit a process of T steps.
   std::vector<std::int64_t> timesteps(std::int64_t train_timesteps) const {
-    if (kind == sampler_kind::ddim) ddim_sampler{eta}.validate();
+    with_sampler([](const auto& sampler) {
+      if constexpr (requires { sampler.validate(); }) sampler.validate();
+    });
     require(!clip.enabled || (std::isfinite(clip.range) && clip.range > 0), "sampler: clip range ", clip.range,
             " must be a finite value > 0");
     return sampling_timesteps(train_timesteps, steps, spacing, offset);
-  }
-
-  // The reverse step t -> prev as the six numbers of ops::reverse_step_coefficients.
-  ops::reverse_step_coefficients coefficients(const noise_schedule& s, std::int64_t t, std::int64_t prev,
-                                              prediction_type p) const {
-    if (kind == sampler_kind::ddpm) return ddpm_sampler{variance}.step(s, t, prev, p, clip);
-    return ddim_sampler{eta}.step(s, t, prev, p, clip);
   }
 
   // Its key=value entries (core/key_value.hpp), as `fergen generate` records them beside its images.
@@ -96,18 +110,62 @@ struct sampler_options {
 
   std::string describe() const {
     std::string d = str(name_of(kind), ", ", steps, " steps (", name_of(spacing), ")");
-    d += kind == sampler_kind::ddim ? str(", eta ", eta) : str(", ", name_of(variance));
+    d += with_sampler([](const auto& sampler) {
+      if constexpr (requires { sampler.describe(); }) return str(", ", sampler.describe());
+      else return std::string();
+    });
     if (clip.enabled) d += str(", clip +-", clip.range);
     if (guidance.active()) d += str(", guidance ", guidance.scale);
     return d;
   }
 };
 
-// Where sample n's noise comes from: its random stream gives the starting noise at offset 0 and the noise of
-// reverse step i at offset (i + 1) * (values per image).
-inline std::uint64_t noise_offset(std::int64_t step_index, const shape& image) {
-  return static_cast<std::uint64_t>(step_index + 1) * static_cast<std::uint64_t>(image.per_sample());
+namespace detail {
+// Everything sample() and sample_from() check before the first network evaluation.
+template <class Model>
+std::vector<std::int64_t> check_sampling(Model& model, const noise_schedule& schedule, const sampler_options& options,
+                                         const shape& batch, std::span<const std::int64_t> labels,
+                                         std::span<const random_stream> streams) {
+  std::vector<std::int64_t> timesteps = options.timesteps(schedule.timesteps());
+  options.guidance.check(model);
+  model.output_shape(batch);
+  require(static_cast<std::int64_t>(streams.size()) == batch.n, "sample: ", streams.size(), " random streams for ",
+          batch.n, " images (one per image)");
+  if (model.class_count() > 0)
+    require(labels.size() == streams.size(), "sample: ", labels.size(), " labels for ", streams.size(),
+            " images (one per image)");
+  else
+    require(labels.empty(), "sample: labels given to an unconditional network");
+  return timesteps;
 }
+
+// The reverse process from x_T through the checked timesteps, with the options' sampler.
+template <class Model>
+tensor<typename Model::backend> run_sampler(Model& model, context<typename Model::backend>& ctx,
+                                            const noise_schedule& schedule, prediction_type prediction,
+                                            const sampler_options& options, const std::vector<std::int64_t>& timesteps,
+                                            tensor<typename Model::backend> x, std::span<const std::int64_t> labels,
+                                            std::span<const random_stream> streams,
+                                            const std::function<void(std::int64_t, std::int64_t)>& on_step) {
+  using B = typename Model::backend;
+  std::vector<double> t_values(streams.size());
+  const denoise_fn<B> denoise = [&](const tensor<B>& x_t, std::int64_t t) {
+    std::fill(t_values.begin(), t_values.end(), static_cast<double>(t));
+    return guided_output(model, ctx, x_t, t_values, labels, options.guidance);
+  };
+  const sampling_setup<B> setup{ctx, schedule, prediction, options.clip, timesteps, streams, x.shape()};
+  options.with_sampler([&]<class S>(const S& sampler) {
+    static_assert(sampler_for<S, B>, "a registered sampler must have run<B> with step(i, x_t, denoise): see sampler_run.hpp");
+    typename S::template run<B> run(sampler, setup);
+    const auto count = static_cast<std::int64_t>(timesteps.size());
+    for (std::int64_t i = 0; i < count; ++i) {
+      x = run.step(static_cast<std::size_t>(i), x, denoise);
+      if (on_step) on_step(i + 1, count);
+    }
+  });
+  return x;
+}
+}  // namespace detail
 
 // Samples images [N, C, H, W] (N = streams.size()) from a denoiser: x_T ~ N(0, I), then each timestep of the
 // sequence. labels: one per image (empty for an unconditional network). The result depends only on the
@@ -121,31 +179,27 @@ tensor<typename Model::backend> sample(Model& model, const noise_schedule& sched
                                       std::span<const std::int64_t> labels, std::span<const random_stream> streams,
                                       const std::function<void(std::int64_t, std::int64_t)>& on_step = {}) {
   using B = typename Model::backend;
-  using steps_op = ops::diffusion_steps<B>;
-  const std::vector<std::int64_t> timesteps = options.timesteps(schedule.timesteps());
-  options.guidance.check(model);
   image.n = static_cast<std::int64_t>(streams.size());
-  model.output_shape(image);
-  if (model.class_count() > 0)
-    require(labels.size() == streams.size(), "sample: ", labels.size(), " labels for ", streams.size(),
-            " images (one per image)");
-  else
-    require(labels.empty(), "sample: labels given to an unconditional network");
-
+  const std::vector<std::int64_t> timesteps = detail::check_sampling(model, schedule, options, image, labels, streams);
   context<B> ctx = context<B>::eval();
-  tensor<B> x = steps_op::normal(ctx, image, streams, 0);
-  std::vector<double> t_values(streams.size());
-  const auto count = static_cast<std::int64_t>(timesteps.size());
-  for (std::int64_t i = 0; i < count; ++i) {
-    const std::int64_t t = timesteps[static_cast<std::size_t>(i)];
-    const std::int64_t prev = previous_timestep(timesteps, static_cast<std::size_t>(i));
-    std::fill(t_values.begin(), t_values.end(), static_cast<double>(t));
-    const tensor<B> output = guided_output(model, ctx, x, t_values, labels, options.guidance);
-    x = steps_op::reverse_step(ctx, x, output, options.coefficients(schedule, t, prev, prediction), streams,
-                               noise_offset(i, image));
-    if (on_step) on_step(i + 1, count);
-  }
-  return x;
+  tensor<B> x = ops::diffusion_steps<B>::normal(ctx, image, streams, 0);
+  return detail::run_sampler(model, ctx, schedule, prediction, options, timesteps, std::move(x), labels, streams, on_step);
+}
+
+// The same from a given x_T [N, C, H, W] instead of the streams' draw (the streams still give the noise that
+// DDPM and DDIM add on the way): for comparing a sampler with another implementation from the same start.
+template <class Model>
+  requires models::conditional_denoiser<Model>
+tensor<typename Model::backend> sample_from(Model& model, const noise_schedule& schedule, prediction_type prediction,
+                                           const sampler_options& options, const tensor<typename Model::backend>& x_T,
+                                           std::span<const std::int64_t> labels,
+                                           std::span<const random_stream> streams,
+                                           const std::function<void(std::int64_t, std::int64_t)>& on_step = {}) {
+  using B = typename Model::backend;
+  const std::vector<std::int64_t> timesteps =
+      detail::check_sampling(model, schedule, options, x_T.shape(), labels, streams);
+  context<B> ctx = context<B>::eval();
+  return detail::run_sampler(model, ctx, schedule, prediction, options, timesteps, x_T, labels, streams, on_step);
 }
 
 }  // namespace diffusion
