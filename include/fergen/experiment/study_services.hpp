@@ -12,6 +12,7 @@
 #include <fergen/diffusion/trainer.hpp>
 #include <fergen/eval/predict.hpp>
 #include <fergen/eval/train_classifier.hpp>
+#include <fergen/experiment/study_counts.hpp>
 #include <fergen/experiment/study_presets.hpp>
 #include <fergen/experiment/study_runner.hpp>
 #include <fergen/models/backbones.hpp>
@@ -184,7 +185,7 @@ study_services make_study_services(const service_options& o, std::function<void(
 
     std::vector<std::int64_t> counts;
     if (o.generator.study_counts) {
-      counts = diffusion::study_counts_for(ds.class_names());
+      counts = study_counts_for(ds.class_names());
     } else if (o.generator.per_class > 0) {
       counts.assign(static_cast<std::size_t>(classes), o.generator.per_class);
     } else {
