@@ -16,9 +16,11 @@
 #include <fergen/data/split.hpp>
 #include <fergen/eval/classification_metrics.hpp>
 #include <fergen/experiment/cas.hpp>
+#include <fergen/experiment/study_axes.hpp>
 #include <fergen/experiment/study_results.hpp>
 #include <fergen/experiment/synthetic_quality.hpp>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -40,29 +42,19 @@ namespace experiment {
 //             tested on the held-out one. The honest judge of a generator trained on the real set.
 enum class judge_protocol { random, loso, held_out };
 
-inline std::string_view name(judge_protocol p) {
-  switch (p) {
-    case judge_protocol::random: return "random";
-    case judge_protocol::loso: return "loso";
-    case judge_protocol::held_out: return "held-out";
-  }
-  return "?";
-}
-
-inline std::string_view describe(judge_protocol p) {
-  switch (p) {
-    case judge_protocol::random:
-      return "random 80/20 split of the real frames (leaks: frames of one clip and subject fall on both sides, and a "
-             "generator trained on the real frames saw the test frames)";
-    case judge_protocol::loso:
-      return "leave one subject out over the real frames (a real-trained classifier per subject; the "
-             "synthetic-trained one trained once and tested on every real frame)";
-    case judge_protocol::held_out:
-      return "a held-out real set (the real-trained classifier learns every real frame; both are tested on the "
-             "held-out set)";
-  }
-  return "?";
-}
+inline constexpr std::array<axis_value<judge_protocol>, 3> judge_protocol_axis{{
+    {judge_protocol::random, "random",
+     "random 80/20 split of the real frames (leaks: frames of one clip and subject fall on both sides, and a "
+     "generator trained on the real frames saw the test frames)"},
+    {judge_protocol::loso, "loso",
+     "leave one subject out over the real frames (a real-trained classifier per subject; the "
+     "synthetic-trained one trained once and tested on every real frame)"},
+    {judge_protocol::held_out, "held-out",
+     "a held-out real set (the real-trained classifier learns every real frame; both are tested on the "
+     "held-out set)"},
+}};
+inline std::string_view name(judge_protocol p) { return detail::axis_name(judge_protocol_axis, p); }
+inline std::string_view describe(judge_protocol p) { return detail::axis_description(judge_protocol_axis, p); }
 
 // --protocol: random or loso (held-out is chosen by giving a held-out set).
 inline judge_protocol parse_judge_protocol(std::string_view text) {
