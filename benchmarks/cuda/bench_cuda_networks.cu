@@ -16,6 +16,7 @@
 // first so that the two do not compete for device memory. Ratios are fergen / PyTorch throughput: above 1 is
 // faster. The networks are untrained (timing does not depend on the weights).
 #include <fergen/cuda_networks.hpp>
+#include <fergen/experiment/study_counts.hpp>
 
 #include "bench_support.hpp"
 
@@ -137,7 +138,7 @@ workload unet_trainer_step() {
 
 // The study's per-class counts when `images` is theirs, else `images` spread evenly over the seven classes.
 std::vector<std::int64_t> generation_counts(const std::vector<std::string>& names, std::int64_t images) {
-  if (images == 15464) return diffusion::study_counts_for(names);
+  if (images == 15464) return experiment::study_counts_for(names);
   std::vector<std::int64_t> counts(names.size(), images / static_cast<std::int64_t>(names.size()));
   for (std::int64_t k = 0; k < images % static_cast<std::int64_t>(names.size()); ++k) ++counts[static_cast<std::size_t>(k)];
   return counts;
@@ -154,7 +155,7 @@ workload generation(const options& o) {
             nn::initialize(*net, 1);
             return std::function<void()>([p, o, net] {
               std::vector<std::string> names;
-              for (const auto& entry : diffusion::study_generated_counts()) names.push_back(entry.first);
+              for (const auto& entry : experiment::study_generated_counts()) names.push_back(entry.first);
               const diffusion::generation_options go{.sampler = p.sampler, .seed = 1, .batch = o.gen_batch};
               const auto images = diffusion::generate(*net, p.process.make_schedule(), p.process.prediction, names,
                                                       generation_counts(names, o.images), {1, 1, 48, 48}, go);
@@ -171,7 +172,7 @@ double timed_once(const workload& w, const options& o, context<B>& ctx) {
     models::unet<B> net(p.model);
     nn::initialize(net, 1);
     std::vector<std::string> names;
-    for (const auto& entry : diffusion::study_generated_counts()) names.push_back(entry.first);
+    for (const auto& entry : experiment::study_generated_counts()) names.push_back(entry.first);
     std::vector<std::int64_t> counts(names.size(), 0);
     counts[0] = std::min<std::int64_t>(o.gen_batch, o.images);
     diffusion::sampler_options so = p.sampler;

@@ -11,6 +11,7 @@
 #include <fergen/diffusion/image_tensors.hpp>
 #include <fergen/diffusion/sampler.hpp>
 #include <fergen/diffusion/train.hpp>
+#include <fergen/experiment/study_counts.hpp>
 #include <fergen/report/class_grid_figure.hpp>
 
 #include <algorithm>
@@ -34,7 +35,7 @@ struct generate_arguments {
 
 // --counts study | K1,K2,... (one per class, in the checkpoint's class order).
 inline std::vector<std::int64_t> parse_counts(const std::string& text, const std::vector<std::string>& classes) {
-  if (text == "study") return diffusion::study_counts_for(classes);
+  if (text == "study") return experiment::study_counts_for(classes);
   const std::vector<std::int64_t> counts =
       parse_list<std::int64_t>(text, "--counts (study, or one non-negative integer per class)");
   for (const auto v : counts)

@@ -12,7 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <optional>
+#include <memory>
 #include <string>
 
 namespace fergen::tool {
@@ -62,9 +62,9 @@ int run_study_command(study_arguments& a, const CLI::App* cmd, bool evaluate) {
   std::printf("real data: %s: ", describe_source(a.source).c_str());
   print_summary(real);
   experiment::check_service_options(so, p.plan, real.class_count());
-  std::optional<data::dataset> synthetic;
+  std::shared_ptr<const data::dataset> synthetic;
   if (!a.synthetic.empty()) {
-    synthetic = load_synthetic_folder(a.synthetic, real, p.generator.image_size);
+    synthetic = std::make_shared<const data::dataset>(load_synthetic_folder(a.synthetic, real, p.generator.image_size));
     std::printf("synthetic data: %s: ", a.synthetic.c_str());
     print_summary(*synthetic);
   }

@@ -17,9 +17,9 @@ void require_cuda_device() {
 
 std::filesystem::path run_study_on_cuda(const data::dataset& real, const experiment::study_preset& p,
                                         const experiment::service_options& services_options,
-                                        const std::optional<data::dataset>& synthetic,
+                                        std::shared_ptr<const data::dataset> synthetic,
                                         const std::filesystem::path& out, experiment::study_results header) {
-  return run_study_on<cuda<float>>(real, p, services_options, synthetic, out, std::move(header));
+  return run_study_on<cuda<float>>(real, p, services_options, std::move(synthetic), out, std::move(header));
 }
 
 int run_generate_cuda(const generate_arguments& a, bool per_class_given) {

@@ -12,16 +12,18 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
 namespace fergen::tool {
 
 // Runs the plan with fergen's services on backend B and writes the report; returns the report's path.
+// `synthetic`: the given synthetic set (`fergen evaluate`), or null to train a generator per fold.
 template <class B>
 std::filesystem::path run_study_on(const data::dataset& real, const experiment::study_preset& p,
                                    const experiment::service_options& services_options,
-                                   const std::optional<data::dataset>& synthetic, const std::filesystem::path& out,
+                                   std::shared_ptr<const data::dataset> synthetic, const std::filesystem::path& out,
                                    experiment::study_results header) {
   auto log = [](const std::string& line) {
     std::printf("%s\n", line.c_str());
@@ -29,10 +31,10 @@ std::filesystem::path run_study_on(const data::dataset& real, const experiment::
   };
   experiment::study_services services = experiment::make_study_services<B>(services_options, log);
   if (synthetic) {
-    const data::dataset fixed = *synthetic;
+    // Every generator of the run hands out the one set: the folds read it in place, whatever their number.
     services.synthetic_given = true;
-    services.train_generator = [fixed](const data::dataset&, const std::string&, std::uint64_t) {
-      return experiment::generated_set{fixed, {}, std::nullopt};
+    services.train_generator = [synthetic](const data::dataset_view&, const std::string&, std::uint64_t) {
+      return experiment::generated_set{synthetic, {}, std::nullopt};
     };
   }
   const experiment::study_results r = experiment::run_study(real, p.plan, services, out, std::move(header));
@@ -44,7 +46,7 @@ std::filesystem::path run_study_on(const data::dataset& real, const experiment::
 void require_cuda_device();
 std::filesystem::path run_study_on_cuda(const data::dataset& real, const experiment::study_preset& p,
                                         const experiment::service_options& services_options,
-                                        const std::optional<data::dataset>& synthetic,
+                                        std::shared_ptr<const data::dataset> synthetic,
                                         const std::filesystem::path& out, experiment::study_results header);
 #endif
 

@@ -1,5 +1,6 @@
 // Tests of eval/train_classifier.hpp and eval/predict.hpp: tiny backbones learn a separable task, runs are
 // reproducible, freezing, checkpoints, the auxiliary loss, predictions and features.
+#include <fergen/data/dataset_view.hpp>
 #include <fergen/eval/predict.hpp>
 #include <fergen/eval/train_classifier.hpp>
 #include <fergen/models/inception.hpp>
@@ -13,6 +14,9 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdint>
+#include <tuple>
+#include <vector>
 #include <filesystem>
 
 using namespace fergen;
@@ -98,6 +102,31 @@ TEST_CASE("a run is reproducible: same seed, same history and weights, whatever 
   CHECK(a.first == b.first);
   CHECK(a.second == b.second);
   CHECK(a.second != c.second);
+}
+
+TEST_CASE("a view of a dataset trains and predicts as the same samples copied out of it") {
+  // The study trains on views of its folds instead of copies: the loader's shuffle and augmentation depend on
+  // positions only, so the runs must agree to the bit.
+  const data::dataset all = blobs(12, 6);
+  std::vector<std::int64_t> picked;
+  for (std::int64_t i = all.size() - 1; i >= 0; i -= 2) picked.push_back(i);  // every other frame, backwards
+  const data::dataset_view view(all, picked);
+  const data::dataset copy = all.subset(picked);
+  auto run = [](const data::dataset_view& train, const data::dataset_view& test) {
+    models::vgg<F, tiny_vgg> net(3, 3, {.dropout = 0.3});
+    nn::initialize(net, 1);
+    const auto r = eval::train_classifier(net, train, nullptr,
+                                          {.epochs = 2, .batch_size = 5, .image_size = 20, .policy = eval::augmentation::study,
+                                           .seed = 4, .workers = 2, .progress = nullptr});
+    return std::tuple(r.history.back().train_loss, all_values(net),
+                      eval::predict(net, test, {.batch_size = 4, .image_size = 20}).logits);
+  };
+  const auto on_view = run(view, view.subset(std::vector<std::int64_t>{3, 0, 1}));
+  const auto on_copy = run(copy, data::dataset_view(copy, {3, 0, 1}));
+  CHECK(std::get<0>(on_view) == std::get<0>(on_copy));
+  CHECK(std::get<1>(on_view) == std::get<1>(on_copy));
+  CHECK(std::get<2>(on_view) == std::get<2>(on_copy));
+  CHECK(std::get<1>(on_view) != std::get<1>(run(all, all)));  // other samples, another network
 }
 
 TEST_CASE("freezing, checkpoints, the history file and the progress line") {

@@ -60,14 +60,14 @@ struct stand_in {
   judge_services services() {
     judge_services s;
     s.train_and_test = [this](const judge_request& r) {
-      request_seen x{r.train->size(), {}, {}, r.features_real != nullptr, r.seed, r.label};
-      for (const auto& sample : *r.train) x.train_subjects.insert(sample.subject);
+      request_seen x{r.train.size(), {}, {}, r.features_real != nullptr, r.seed, r.label};
+      for (const auto& sample : r.train) x.train_subjects.insert(sample.subject);
       const bool synthetic_train = x.train_subjects == std::set<std::string>{""};
       judge_response out;
-      for (const data::dataset* test : r.tests) {
-        x.test_sizes.push_back(test->size());
+      for (const data::dataset_view& test : r.tests) {
+        x.test_sizes.push_back(test.size());
         out.predictions.emplace_back();
-        for (const auto& sample : *test) out.predictions.back().push_back(synthetic_train ? 0 : sample.label);
+        for (const auto& sample : test) out.predictions.back().push_back(synthetic_train ? 0 : sample.label);
       }
       if (r.features_real)
         out.features = quality_features{eval::pixel_features(*r.features_real, 8),

@@ -2,6 +2,7 @@
 #include <fergen/data/csv.hpp>
 #include <fergen/experiment/published_results.hpp>
 #include <fergen/experiment/study_axes.hpp>
+#include <fergen/experiment/study_counts.hpp>
 #include <fergen/experiment/study_presets.hpp>
 
 #include "support/errors.hpp"
@@ -74,4 +75,18 @@ TEST_CASE("generator length: steps, the preset's, or epochs over the frames each
   // The demo's generators are sized by epochs; the smoke run's by steps.
   CHECK(experiment::study_presets::demo().generator.epochs > 0);
   CHECK(experiment::study_presets::smoke().generator.training_steps(100, 32, 700) == 20);
+}
+
+TEST_CASE("the study's Table 2 counts by class name, in any class order") {
+  std::vector<std::string> folder_order{"disgust", "fear", "happiness", "others", "repression", "sadness", "surprise"};
+  CHECK(study_counts_for(folder_order) == std::vector<std::int64_t>{3120, 1760, 2780, 2140, 2187, 1632, 1845});
+  std::int64_t total = 0;
+  for (const auto& [name, count] : study_generated_counts()) total += count;
+  CHECK(total == 15464);
+  CHECK(testing::contains(testing::error_of([] { study_counts_for({"left", "middle", "right"}); }),
+                          "the model has 3 classes"));
+  CHECK(testing::contains(testing::error_of([] {
+                            study_counts_for({"disgust", "fear", "joy", "others", "repression", "sadness", "surprise"});
+                          }),
+                          "the model's class 'joy' is not one of the study's"));
 }

@@ -9,9 +9,11 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <sstream>
 
@@ -34,11 +36,11 @@ const data::dataset& faces() {
 
 // Predicts the class whose mean training image is nearest.
 classifier_result nearest_mean(const classifier_request& r) {
-  const auto k = static_cast<std::size_t>(r.train->class_count());
-  const std::size_t pixels = r.train->operator[](0).image.pixels.size();
+  const auto k = static_cast<std::size_t>(r.train.class_count());
+  const std::size_t pixels = r.train[0].image.pixels.size();
   std::vector<std::vector<double>> mean(k, std::vector<double>(pixels, 0.0));
   std::vector<double> count(k, 0.0);
-  for (const auto& s : *r.train) {
+  for (const auto& s : r.train) {
     for (std::size_t p = 0; p < pixels; ++p) mean[static_cast<std::size_t>(s.label)][p] += s.image.pixels[p];
     ++count[static_cast<std::size_t>(s.label)];
   }
@@ -54,9 +56,9 @@ classifier_result nearest_mean(const classifier_request& r) {
     return label;
   };
   classifier_result out;
-  for (const data::dataset* test : r.tests) {
+  for (const data::dataset_view& test : r.tests) {
     out.predictions.emplace_back();
-    for (const auto& s : *test) out.predictions.back().push_back(nearest(s));
+    for (const auto& s : test) out.predictions.back().push_back(nearest(s));
   }
   out.history = {{1, 1.0, 0.5}, {2, 0.5, 0.9}};
   return out;
@@ -67,19 +69,20 @@ struct recording_services {
   std::vector<std::size_t> classifier_tests;                // per classifier trained: how many sets it was tested on
   study_services services() {
     study_services s;
-    s.train_generator = [this](const data::dataset& train, const std::string&, std::uint64_t seed) {
+    s.train_generator = [this](const data::dataset_view& train, const std::string&, std::uint64_t seed) {
       std::set<std::string> subjects;
       for (const auto& x : train) subjects.insert(x.subject);
       generator_subjects.push_back(subjects);
-      generated_set g{data::dataset(train.class_names()), {}, std::nullopt};
+      data::dataset images(train.class_names());
       generator gen(seed);
       const random_stream noise = gen.take();
       for (std::int64_t i = 0; i < train.size(); i += 2) {  // every other frame, lightly perturbed, no identity
         data::sample copy{train[i].image, train[i].label, "", "", -1, ""};
         for (std::size_t p = 0; p < copy.image.pixels.size(); ++p)
           copy.image.pixels[p] += static_cast<float>(3.0 * noise.normal(static_cast<std::uint64_t>(i) * 1000 + p));
-        g.images.add(std::move(copy));
+        images.add(std::move(copy));
       }
+      generated_set g{std::make_shared<const data::dataset>(std::move(images)), {}, std::nullopt};
       g.record.steps = 10;
       g.record.loss_curve = {{1, 1.0}, {10, 0.1}};
       g.sample_grid = train[0].image;
@@ -89,7 +92,7 @@ struct recording_services {
       classifier_tests.push_back(r.tests.size());
       return nearest_mean(r);
     };
-    s.features = [](const data::dataset& real, const data::dataset& synthetic, std::uint64_t) {
+    s.features = [](const data::dataset_view& real, const data::dataset_view& synthetic, std::uint64_t) {
       return quality_features{eval::pixel_features(real, 8), eval::pixel_features(synthetic, 8), "pixels at 8x8"};
     };
     s.log = [](const std::string&) {};
@@ -302,9 +305,9 @@ TEST_CASE("the CAS of every synth-real row: results.json, results.csv and result
   services.train_and_test = [](const classifier_request& r) {
     const bool synthetic = testing::contains(r.label, "trained on synthetic");
     classifier_result out;
-    for (const data::dataset* test : r.tests) {
+    for (const data::dataset_view& test : r.tests) {
       out.predictions.emplace_back();
-      for (const auto& s : *test) out.predictions.back().push_back(synthetic ? 0 : s.label);
+      for (const auto& s : test) out.predictions.back().push_back(synthetic ? 0 : s.label);
     }
     return out;
   };
@@ -354,4 +357,39 @@ TEST_CASE("the CAS of every synth-real row: results.json, results.csv and result
   CHECK(with_cas == 4);
   const auto per_class = data::read_csv(out / "results_per_class.csv");
   CHECK(per_class.size() == 1 + 4 * static_cast<std::size_t>(faces().class_count()));
+}
+
+TEST_CASE("study: a synthetic set given to every generator is one allocation; classifiers read it and the real frames in place") {
+  // `fergen evaluate --synthetic`: every generator of the run returns the same set. The runner keeps a handle per
+  // generator and hands the classifiers views: no copy of either set, however many generators share it.
+  const auto given = std::make_shared<const data::dataset>(faces());
+  recording_services recorder;
+  study_services services = recorder.services();
+  services.synthetic_given = true;
+  std::int64_t generators = 0;
+  services.train_generator = [&](const data::dataset_view&, const std::string&, std::uint64_t) {
+    ++generators;
+    return generated_set{given, {}, std::nullopt};
+  };
+  std::set<const data::dataset*> read;
+  long most_handles = 0;
+  services.train_and_test = [&](const classifier_request& r) {
+    read.insert(&r.train.source());
+    for (const auto& t : r.tests) read.insert(&t.source());
+    most_handles = std::max(most_handles, given.use_count());
+    return nearest_mean(r);
+  };
+  const auto out = std::filesystem::temp_directory_path() / "fergen-test-study-runner-shared";
+  std::filesystem::remove_all(out);
+  study_plan plan;
+  plan.backbones = {"resnet50"};
+  plan.protocols = {protocol::loso};
+  plan.trials = 2;
+  const study_results r = run_study(faces(), plan, services, out, {});
+  CHECK(generators == 4);  // one per LOSO fold
+  CHECK(read == std::set<const data::dataset*>{&faces(), given.get()});
+  CHECK(most_handles == 1 + 4);  // this test's and one per generator, all of one allocation
+  CHECK(given.use_count() == 1);  // the run keeps none
+  for (const auto& t : r.trials_run)
+    if (t.setting == "synth-real") CHECK(t.leaking);  // a given set may have seen the test subjects
 }

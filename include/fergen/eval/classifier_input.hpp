@@ -8,6 +8,7 @@
 #include <fergen/core/error.hpp>
 #include <fergen/data/batch_loader.hpp>
 #include <fergen/data/dataset.hpp>
+#include <fergen/data/dataset_view.hpp>
 #include <fergen/models/imagenet.hpp>
 
 #include <algorithm>
@@ -52,16 +53,18 @@ struct batch_options {
   std::int64_t workers = 2;
 };
 
-// A batch loader behind one type: the training loop and predict compile once, whatever the policy.
+// A batch loader behind one type: the training loop and predict compile once, whatever the policy. It reads the
+// view's samples in place (the view's dataset must outlive the stream; the view itself need not).
 template <class B>
 class batch_stream {
  public:
-  batch_stream(const data::dataset& ds, std::vector<std::int64_t> indices, augmentation policy, const batch_options& o) {
+  batch_stream(const data::dataset_view& samples, augmentation policy, const batch_options& o) {
     if (policy == augmentation::study) {
-      bind<augment::study_augmentation>(ds, std::move(indices), augment::study_policy(), o);
+      bind<augment::study_augmentation>(samples.source(), samples.indices(), augment::study_policy(), o);
     } else {
       using rescale_only = augment::compose<augment::rescale>;
-      bind<rescale_only>(ds, std::move(indices), rescale_only{augment::rescale{.factor = 1.0 / 255.0}}, o);
+      bind<rescale_only>(samples.source(), samples.indices(), rescale_only{augment::rescale{.factor = 1.0 / 255.0}},
+                         o);
     }
   }
 
@@ -101,12 +104,11 @@ class batch_stream {
 // The channels to load for a network with in_channels inputs: a 1-channel network takes gray; a 3-channel
 // one takes gray too when every image is gray (the normalisation replicates it, for a third of the loader's
 // work), else RGB.
-inline std::int64_t loader_channels(const data::dataset& ds, const std::vector<std::int64_t>& indices,
-                                    std::int64_t in_channels) {
+inline std::int64_t loader_channels(const data::dataset_view& samples, std::int64_t in_channels) {
   require(in_channels == 1 || in_channels == 3, "classifier input: in_channels ", in_channels, " must be 1 or 3");
   if (in_channels == 1) return 1;
-  for (const auto i : indices)
-    if (ds[i].image.channels == 3) return 3;
+  for (const auto& s : samples)
+    if (s.image.channels == 3) return 3;
   return 1;
 }
 
@@ -119,12 +121,6 @@ tensor<B> network_input(context<B>& ctx, const tensor<B>& images, std::int64_t i
     return images;
   }
   return models::imagenet::normalize(ctx, images);
-}
-
-inline std::vector<std::int64_t> all_indices(const data::dataset& ds) {
-  std::vector<std::int64_t> v(static_cast<std::size_t>(ds.size()));
-  for (std::int64_t i = 0; i < ds.size(); ++i) v[static_cast<std::size_t>(i)] = i;
-  return v;
 }
 
 }  // namespace eval

@@ -4,6 +4,7 @@
 
 #include <fergen/core/error.hpp>
 #include <fergen/data/dataset.hpp>
+#include <fergen/data/dataset_view.hpp>
 #include <fergen/data/resize.hpp>
 #include <fergen/eval/feature_matrix.hpp>
 
@@ -14,7 +15,7 @@ namespace eval {
 
 // One row per image: its size x size gray pixels scaled to [0, 1], resized (bilinear, antialiased) where the
 // image has another size, so sets rendered at different sizes compare.
-inline feature_matrix pixel_features(const data::dataset& ds, std::int64_t size) {
+inline feature_matrix pixel_features(const data::dataset_view& ds, std::int64_t size) {
   require(size > 0, "pixel_features: size must be positive, got ", size);
   feature_matrix f(ds.size(), size * size);
   for (std::int64_t i = 0; i < ds.size(); ++i) {

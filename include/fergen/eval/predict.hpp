@@ -4,6 +4,7 @@
 #include <fergen/backend/context.hpp>
 #include <fergen/core/error.hpp>
 #include <fergen/data/dataset.hpp>
+#include <fergen/data/dataset_view.hpp>
 #include <fergen/eval/classification_metrics.hpp>
 #include <fergen/eval/classifier_input.hpp>
 #include <fergen/nn/losses.hpp>
@@ -23,7 +24,7 @@ struct predict_options {
   bool features = false;        // also keep the penultimate features (the head's input)
 };
 
-// Samples in dataset order (or the given indices' order).
+// Samples in the order of the set predicted on.
 struct prediction {
   std::int64_t classes = 0;
   std::vector<std::int64_t> truth;      // the dataset's labels
@@ -41,18 +42,17 @@ struct prediction {
 // the samples, prepared as in training without augmentation (resize, rescale 1/255, normalisation for a
 // 3-channel network). The dataset's labels must index the network's classes.
 template <class Net>
-prediction predict(Net& net, const data::dataset& ds, const std::vector<std::int64_t>& indices,
-                   const predict_options& o) {
+prediction predict(Net& net, const data::dataset_view& samples, const predict_options& o = {}) {
   using B = typename Net::backend;
-  require(ds.class_count() <= net.num_classes(), "predict: the dataset has ", ds.class_count(),
+  require(samples.class_count() <= net.num_classes(), "predict: the dataset has ", samples.class_count(),
           " classes, the network ", net.name(), " only ", net.num_classes());
-  batch_stream<B> stream(ds, indices, augmentation::none,
+  batch_stream<B> stream(samples, augmentation::none,
                          {.batch_size = o.batch_size, .image_size = o.image_size,
-                          .channels = loader_channels(ds, indices, net.in_channels()), .shuffle = false,
+                          .channels = loader_channels(samples, net.in_channels()), .shuffle = false,
                           .workers = o.workers});
   prediction out;
   out.classes = net.num_classes();
-  const auto n = static_cast<std::size_t>(indices.size());
+  const auto n = static_cast<std::size_t>(samples.size());
   out.truth.reserve(n);
   out.labels.reserve(n);
   out.logits.reserve(n * static_cast<std::size_t>(out.classes));
@@ -85,11 +85,6 @@ prediction predict(Net& net, const data::dataset& ds, const std::vector<std::int
   }
   out.loss = loss_sum / static_cast<double>(n);
   return out;
-}
-
-template <class Net>
-prediction predict(Net& net, const data::dataset& ds, const predict_options& o = {}) {
-  return predict(net, ds, all_indices(ds), o);
 }
 
 }  // namespace eval

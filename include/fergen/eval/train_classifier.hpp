@@ -9,6 +9,7 @@
 #include <fergen/core/npz.hpp>
 #include <fergen/core/rng.hpp>
 #include <fergen/data/dataset.hpp>
+#include <fergen/data/dataset_view.hpp>
 #include <fergen/eval/classifier_input.hpp>
 #include <fergen/eval/predict.hpp>
 #include <fergen/nn/freeze.hpp>
@@ -177,7 +178,7 @@ inline std::uint64_t step_seed(std::uint64_t seed, std::int64_t step) {
 // run frozen BatchNorms in inference mode). The first layer skips its input's gradient. Same seed and same
 // number of threads, same result.
 template <class Net>
-train_result train_classifier(Net& net, const data::dataset& train, const data::dataset* validation,
+train_result train_classifier(Net& net, const data::dataset_view& train, const data::dataset* validation,
                               const train_options& o) {
   using B = typename Net::backend;
   o.validate();
@@ -199,10 +200,9 @@ train_result train_classifier(Net& net, const data::dataset& train, const data::
   }
   net.set_input_gradient(false);
 
-  const std::vector<std::int64_t> indices = all_indices(train);
-  batch_stream<B> stream(train, indices, o.policy,
+  batch_stream<B> stream(train, o.policy,
                          {.batch_size = o.batch_size, .image_size = o.image_size,
-                          .channels = loader_channels(train, indices, net.in_channels()), .shuffle = true,
+                          .channels = loader_channels(train, net.in_channels()), .shuffle = true,
                           .seed = o.seed, .workers = o.workers});
   const std::int64_t steps_per_epoch = stream.batches_per_epoch();
   const auto schedule = detail::make_schedule(o, steps_per_epoch);

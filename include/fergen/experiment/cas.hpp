@@ -8,6 +8,7 @@
 #pragma once
 
 #include <fergen/core/error.hpp>
+#include <fergen/eval/classification_metrics.hpp>
 #include <fergen/experiment/study_results.hpp>
 
 #include <cstdint>
@@ -22,6 +23,14 @@ FERGEN_BEGIN_NAMESPACE
 namespace experiment {
 
 using confusion_matrix = std::vector<std::vector<std::int64_t>>;  // [true][predicted]
+
+// The metrics' confusion as the rows a result records (a study row, a judged side).
+inline confusion_matrix confusion_of(const eval::classification_metrics& m) {
+  confusion_matrix rows(static_cast<std::size_t>(m.classes));
+  for (std::int64_t t = 0; t < m.classes; ++t)
+    for (std::int64_t p = 0; p < m.classes; ++p) rows[static_cast<std::size_t>(t)].push_back(m.count(t, p));
+  return rows;
+}
 
 // a / b, absent when either is absent or b is not positive: a ratio against nothing learnt means nothing.
 inline std::optional<double> cas_ratio(std::optional<double> a, std::optional<double> b) {

@@ -11,13 +11,16 @@
 
 #include <fergen/core/error.hpp>
 #include <fergen/data/dataset.hpp>
+#include <fergen/data/dataset_view.hpp>
 #include <fergen/data/leakage.hpp>
 #include <fergen/data/split.hpp>
 #include <fergen/eval/classification_metrics.hpp>
 #include <fergen/experiment/cas.hpp>
+#include <fergen/experiment/study_axes.hpp>
 #include <fergen/experiment/study_results.hpp>
 #include <fergen/experiment/synthetic_quality.hpp>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -39,29 +42,19 @@ namespace experiment {
 //             tested on the held-out one. The honest judge of a generator trained on the real set.
 enum class judge_protocol { random, loso, held_out };
 
-inline std::string_view name(judge_protocol p) {
-  switch (p) {
-    case judge_protocol::random: return "random";
-    case judge_protocol::loso: return "loso";
-    case judge_protocol::held_out: return "held-out";
-  }
-  return "?";
-}
-
-inline std::string_view describe(judge_protocol p) {
-  switch (p) {
-    case judge_protocol::random:
-      return "random 80/20 split of the real frames (leaks: frames of one clip and subject fall on both sides, and a "
-             "generator trained on the real frames saw the test frames)";
-    case judge_protocol::loso:
-      return "leave one subject out over the real frames (a real-trained classifier per subject; the "
-             "synthetic-trained one trained once and tested on every real frame)";
-    case judge_protocol::held_out:
-      return "a held-out real set (the real-trained classifier learns every real frame; both are tested on the "
-             "held-out set)";
-  }
-  return "?";
-}
+inline constexpr std::array<axis_value<judge_protocol>, 3> judge_protocol_axis{{
+    {judge_protocol::random, "random",
+     "random 80/20 split of the real frames (leaks: frames of one clip and subject fall on both sides, and a "
+     "generator trained on the real frames saw the test frames)"},
+    {judge_protocol::loso, "loso",
+     "leave one subject out over the real frames (a real-trained classifier per subject; the "
+     "synthetic-trained one trained once and tested on every real frame)"},
+    {judge_protocol::held_out, "held-out",
+     "a held-out real set (the real-trained classifier learns every real frame; both are tested on the "
+     "held-out set)"},
+}};
+inline std::string_view name(judge_protocol p) { return detail::axis_name(judge_protocol_axis, p); }
+inline std::string_view describe(judge_protocol p) { return detail::axis_description(judge_protocol_axis, p); }
 
 // --protocol: random or loso (held-out is chosen by giving a held-out set).
 inline judge_protocol parse_judge_protocol(std::string_view text) {
@@ -77,10 +70,11 @@ struct judge_plan {
 };
 
 // One classifier to train and test. When features_real and features_synthetic are given, the service also returns
-// both sets' features in the trained classifier's penultimate layer (the quality metrics' space).
+// both sets' features in the trained classifier's penultimate layer (the quality metrics' space). The sets are views
+// of the judge's inputs (a fold's frames are read in place), valid for the call.
 struct judge_request {
-  const data::dataset* train = nullptr;
-  std::vector<const data::dataset*> tests;
+  data::dataset_view train;
+  std::vector<data::dataset_view> tests;
   const data::dataset* features_real = nullptr;
   const data::dataset* features_synthetic = nullptr;
   std::uint64_t seed = 0;
@@ -145,10 +139,7 @@ inline judged_side score_side(const std::vector<std::int64_t>& truth, const std:
   s.accuracy = m.accuracy;
   s.uf1 = m.uf1;
   s.uar = m.uar;
-  for (std::int64_t t = 0; t < classes; ++t) {
-    s.confusion.emplace_back();
-    for (std::int64_t p = 0; p < classes; ++p) s.confusion.back().push_back(m.count(t, p));
-  }
+  s.confusion = confusion_of(m);
   return s;
 }
 
@@ -230,13 +221,13 @@ inline judge_result run_judge(const data::dataset& real, const data::dataset& sy
   };
   const std::int64_t classes = real.class_count();
   auto train_and_test = [&](const judge_request& q) {
-    log(str("[", pname, "] training the ", q.label, " classifier on ", q.train->size(), " images"));
+    log(str("[", pname, "] training the ", q.label, " classifier on ", q.train.size(), " images"));
     judge_response response = services.train_and_test(q);
     require(response.predictions.size() == q.tests.size(), "judge: the ", q.label, " classifier returned ",
             response.predictions.size(), " prediction sets for ", q.tests.size(), " test sets");
     for (std::size_t i = 0; i < q.tests.size(); ++i) {
-      require(response.predictions[i].size() == static_cast<std::size_t>(q.tests[i]->size()), "judge: the ", q.label,
-              " classifier returned ", response.predictions[i].size(), " predictions for ", q.tests[i]->size(),
+      require(response.predictions[i].size() == static_cast<std::size_t>(q.tests[i].size()), "judge: the ", q.label,
+              " classifier returned ", response.predictions[i].size(), " predictions for ", q.tests[i].size(),
               " test images");
       for (const std::int64_t p : response.predictions[i])
         require(p >= 0 && p < classes, "judge: prediction ", p, " is not a class");
@@ -245,7 +236,7 @@ inline judge_result run_judge(const data::dataset& real, const data::dataset& sy
             " classifier returned no features");
     return response;
   };
-  auto labels_of = [](const data::dataset& ds) {
+  auto labels_of = [](const data::dataset_view& ds) {
     std::vector<std::int64_t> out;
     for (const auto& s : ds) out.push_back(s.label);
     return out;
@@ -253,23 +244,28 @@ inline judge_result run_judge(const data::dataset& real, const data::dataset& sy
 
   std::optional<quality_features> features;
   std::vector<std::int64_t> truth, real_predicted, synthetic_predicted;
+  // One real-trained classifier on `train` and the synthetic-trained one, both tested on `test` (random, held-out);
+  // the real-trained one gives the quality's feature space, learnt from `trained_on`.
+  auto judge_on = [&](const data::dataset_view& train, const data::dataset_view& test, const std::string& trained_on) {
+    auto real_side = train_and_test({train, {test}, &real, &synthetic, plan.seed, "real-trained"});
+    auto synthetic_side = train_and_test({synthetic, {test}, nullptr, nullptr, plan.seed, "synthetic-trained"});
+    truth = labels_of(test);
+    real_predicted = std::move(real_side.predictions[0]);
+    synthetic_predicted = std::move(synthetic_side.predictions[0]);
+    features = std::move(real_side.features);
+    features->feature_space += " trained on " + trained_on;
+    r.real_trained.classifiers = 1;
+    r.real_trained.train_images = train.size();
+  };
   switch (plan.protocol) {
     case judge_protocol::random: {
       const data::split split = data::random_split(real, plan.test_fraction, plan.seed);
-      const data::dataset train = real.subset(split.train), test = real.subset(split.test);
+      const data::dataset_view train(real, split.train), test(real, split.test);
       const data::leakage_report leak = data::measure_leakage(real, split);
       warn(str("the random split leaks: ", leak.describe(), "; and a generator trained on the real frames saw these "
                "test frames, so the CAS ratio is not that of unseen frames (use --test with a held-out real set)"));
       r.test_frames = str(test.size(), " of the ", real.size(), " real frames (", split.name, ", seed ", plan.seed, ")");
-      auto real_side = train_and_test({&train, {&test}, &real, &synthetic, plan.seed, "real-trained"});
-      auto synthetic_side = train_and_test({&synthetic, {&test}, nullptr, nullptr, plan.seed, "synthetic-trained"});
-      truth = labels_of(test);
-      real_predicted = std::move(real_side.predictions[0]);
-      synthetic_predicted = std::move(synthetic_side.predictions[0]);
-      features = std::move(real_side.features);
-      features->feature_space += str(" trained on the ", train.size(), " real training frames of the random split");
-      r.real_trained.classifiers = 1;
-      r.real_trained.train_images = train.size();
+      judge_on(train, test, str("the ", train.size(), " real training frames of the random split"));
       r.quality_against = str("all ", real.size(), " real frames");
       break;
     }
@@ -280,11 +276,11 @@ inline judge_result run_judge(const data::dataset& real, const data::dataset& sy
       r.test_frames = str("all ", real.size(), " real frames, each tested once (", folds.size(),
                           " folds of one subject each)");
       // The synthetic side: one classifier, tested on every real frame; the folds read their part of it.
-      auto synthetic_side = train_and_test({&synthetic, {&real}, nullptr, nullptr, plan.seed, "synthetic-trained"});
+      auto synthetic_side = train_and_test({synthetic, {real}, nullptr, nullptr, plan.seed, "synthetic-trained"});
       const std::vector<std::int64_t>& all_synthetic = synthetic_side.predictions[0];
       for (const auto& fold : folds) {
-        const data::dataset train = real.subset(fold.train), test = real.subset(fold.test);
-        auto real_side = train_and_test({&train, {&test}, nullptr, nullptr, plan.seed, "real-trained, fold " + fold.name});
+        const data::dataset_view train(real, fold.train), test(real, fold.test);
+        auto real_side = train_and_test({train, {test}, nullptr, nullptr, plan.seed, "real-trained, fold " + fold.name});
         judge_fold f{fold.name, test.size(), 0, 0};
         for (std::size_t i = 0; i < fold.test.size(); ++i) {
           const std::int64_t t = test[static_cast<std::int64_t>(i)].label;
@@ -303,7 +299,7 @@ inline judge_result run_judge(const data::dataset& real, const data::dataset& sy
       r.real_trained.classifiers = static_cast<std::int64_t>(folds.size());
       // The quality's feature space: one more real-trained classifier, on every real frame (no fold's is the
       // space of the whole set).
-      auto space = train_and_test({&real, {}, &real, &synthetic, plan.seed, "feature-space (real-trained, all frames)"});
+      auto space = train_and_test({real, {}, &real, &synthetic, plan.seed, "feature-space (real-trained, all frames)"});
       features = std::move(space.features);
       features->feature_space += str(" trained on all ", real.size(), " real frames (for the quality metrics only)");
       r.quality_against = str("all ", real.size(), " real frames");
@@ -311,15 +307,7 @@ inline judge_result run_judge(const data::dataset& real, const data::dataset& sy
     }
     case judge_protocol::held_out: {
       r.test_frames = str("the ", held_out->size(), " frames of the held-out real set");
-      auto real_side = train_and_test({&real, {held_out}, &real, &synthetic, plan.seed, "real-trained"});
-      auto synthetic_side = train_and_test({&synthetic, {held_out}, nullptr, nullptr, plan.seed, "synthetic-trained"});
-      truth = labels_of(*held_out);
-      real_predicted = std::move(real_side.predictions[0]);
-      synthetic_predicted = std::move(synthetic_side.predictions[0]);
-      features = std::move(real_side.features);
-      features->feature_space += str(" trained on all ", real.size(), " real frames");
-      r.real_trained.classifiers = 1;
-      r.real_trained.train_images = real.size();
+      judge_on(real, *held_out, str("all ", real.size(), " real frames"));
       r.quality_against = str("all ", real.size(), " real (training) frames");
       break;
     }

@@ -54,7 +54,7 @@ judge_services make_judge_services(const judge_classifier_options& o, std::funct
   s.train_and_test = [o, log](const judge_request& r) {
     const auto input = judge_input_size(o);
     const auto start = std::chrono::steady_clock::now();
-    judge_response out = detail::with_study_backbone<B>(o.backbone, o.classifier, {}, r.train->class_count(), r.seed,
+    judge_response out = detail::with_study_backbone<B>(o.backbone, o.classifier, {}, r.train.class_count(), r.seed,
                                                         [&](auto& net) {
       eval::train_options t = detail::classifier_options(o.classifier, configuration::baseline, input, r.seed);
       if (o.verbose && log)
@@ -62,10 +62,10 @@ judge_services make_judge_services(const judge_classifier_options& o, std::funct
           log(str("    ", r.label, ": epoch ", e.epoch, "/", t.epochs, " loss ", e.train_loss, ", accuracy ",
                   e.train_accuracy, ", ", static_cast<std::int64_t>(e.images_per_second), " img/s"));
         };
-      eval::train_classifier(net, *r.train, nullptr, t);
+      eval::train_classifier(net, r.train, nullptr, t);
       judge_response response;
-      for (const data::dataset* test : r.tests)
-        response.predictions.push_back(eval::predict(net, *test, eval::predict_options{.image_size = input}).labels);
+      for (const data::dataset_view& test : r.tests)
+        response.predictions.push_back(eval::predict(net, test, eval::predict_options{.image_size = input}).labels);
       if (r.features_real && r.features_synthetic) {
         const eval::predict_options po{.image_size = input, .features = true};
         auto matrix = [](const eval::prediction& p) {

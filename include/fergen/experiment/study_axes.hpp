@@ -6,6 +6,7 @@
 #include <fergen/core/key_value.hpp>
 
 #include <array>
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,80 +31,76 @@ enum class protocol { random, loso, subject_kfold };
 
 inline constexpr std::array<std::string_view, 3> backbone_names{"vgg16", "resnet50", "inception_v3"};
 
-inline std::string_view name(setting s) {
-  switch (s) {
-    case setting::real_real: return "real-real";
-    case setting::synth_synth: return "synth-synth";
-    case setting::real_synth: return "real-synth";
-    case setting::synth_real: return "synth-real";
-  }
-  return "?";
-}
-inline std::string_view name(configuration c) {
-  switch (c) {
-    case configuration::baseline: return "baseline";
-    case configuration::augment: return "augment";
-    case configuration::freeze30: return "freeze30";
-  }
-  return "?";
-}
-inline std::string_view name(protocol p) {
-  switch (p) {
-    case protocol::random: return "random";
-    case protocol::loso: return "loso";
-    case protocol::subject_kfold: return "subject-kfold";
-  }
-  return "?";
-}
+// One value of an axis with its name and, in the study's words, what it means. Each axis is one table, so that
+// name, describe and parse cannot disagree.
+template <class Value>
+struct axis_value {
+  Value value;
+  std::string_view name;
+  std::string_view description;
+};
 
-// What a setting means, in the study's words.
-inline std::string_view describe(setting s) {
-  switch (s) {
-    case setting::real_real: return "trained and tested on real frames";
-    case setting::synth_synth: return "trained and tested on synthetic images";
-    case setting::real_synth: return "trained on real frames, tested on synthetic images";
-    case setting::synth_real: return "trained on synthetic images, tested on real frames";
-  }
-  return "?";
-}
-inline std::string_view describe(configuration c) {
-  switch (c) {
-    case configuration::baseline: return "no augmentation, nothing frozen";
-    case configuration::augment:
-      return "augmentation: rotation 15, horizontal flip, shifts 0.1, brightness 0.8-1.2, fill nearest";
-    case configuration::freeze30: return "the first 30% of the learnable layers frozen";
-  }
-  return "?";
-}
-inline std::string_view describe(protocol p) {
-  switch (p) {
-    case protocol::random: return "the study's frame-level random 80/20 split (leaks clips and subjects)";
-    case protocol::loso: return "leave one subject out (subject-independent)";
-    case protocol::subject_kfold: return "subject k-fold (subject-independent)";
-  }
-  return "?";
-}
+inline constexpr std::array<axis_value<setting>, 4> setting_axis{{
+    {setting::real_real, "real-real", "trained and tested on real frames"},
+    {setting::synth_synth, "synth-synth", "trained and tested on synthetic images"},
+    {setting::real_synth, "real-synth", "trained on real frames, tested on synthetic images"},
+    {setting::synth_real, "synth-real", "trained on synthetic images, tested on real frames"},
+}};
+inline constexpr std::array<axis_value<configuration>, 3> configuration_axis{{
+    {configuration::baseline, "baseline", "no augmentation, nothing frozen"},
+    {configuration::augment, "augment",
+     "augmentation: rotation 15, horizontal flip, shifts 0.1, brightness 0.8-1.2, fill nearest"},
+    {configuration::freeze30, "freeze30", "the first 30% of the learnable layers frozen"},
+}};
+inline constexpr std::array<axis_value<protocol>, 3> protocol_axis{{
+    {protocol::random, "random", "the study's frame-level random 80/20 split (leaks clips and subjects)"},
+    {protocol::loso, "loso", "leave one subject out (subject-independent)"},
+    {protocol::subject_kfold, "subject-kfold", "subject k-fold (subject-independent)"},
+}};
 
 namespace detail {
+// The entry of `v` in its axis; nullptr for a value outside the enumeration.
 template <class Value, std::size_t N>
-Value parse_name(std::string_view what, std::string_view text, const std::array<Value, N>& values) {
+constexpr const axis_value<Value>* axis_entry(const std::array<axis_value<Value>, N>& axis, Value v) {
+  for (const auto& e : axis)
+    if (e.value == v) return &e;
+  return nullptr;
+}
+template <class Value, std::size_t N>
+constexpr std::string_view axis_name(const std::array<axis_value<Value>, N>& axis, Value v) {
+  const auto* e = axis_entry(axis, v);
+  return e ? e->name : "?";
+}
+template <class Value, std::size_t N>
+constexpr std::string_view axis_description(const std::array<axis_value<Value>, N>& axis, Value v) {
+  const auto* e = axis_entry(axis, v);
+  return e ? e->description : "?";
+}
+// The value named `text`, or an error listing the known names; `what` names the axis.
+template <class Value, std::size_t N>
+Value parse_axis(std::string_view what, std::string_view text, const std::array<axis_value<Value>, N>& axis) {
   std::string known;
-  for (const Value v : values) {
-    if (name(v) == text) return v;
-    known += (known.empty() ? "" : ", ") + std::string(name(v));
+  for (const auto& e : axis) {
+    if (e.name == text) return e.value;
+    known += (known.empty() ? "" : ", ") + std::string(e.name);
   }
   fail("unknown ", what, " '", text, "' (known: ", known, ")");
 }
 }  // namespace detail
 
-inline setting parse_setting(std::string_view text) { return detail::parse_name("setting", text, all_settings); }
+inline std::string_view name(setting s) { return detail::axis_name(setting_axis, s); }
+inline std::string_view name(configuration c) { return detail::axis_name(configuration_axis, c); }
+inline std::string_view name(protocol p) { return detail::axis_name(protocol_axis, p); }
+// What a value means, in the study's words.
+inline std::string_view describe(setting s) { return detail::axis_description(setting_axis, s); }
+inline std::string_view describe(configuration c) { return detail::axis_description(configuration_axis, c); }
+inline std::string_view describe(protocol p) { return detail::axis_description(protocol_axis, p); }
+
+inline setting parse_setting(std::string_view text) { return detail::parse_axis("setting", text, setting_axis); }
 inline configuration parse_configuration(std::string_view text) {
-  return detail::parse_name("configuration", text, all_configurations);
+  return detail::parse_axis("configuration", text, configuration_axis);
 }
-inline protocol parse_protocol(std::string_view text) {
-  return detail::parse_name("protocol", text,
-                            std::array{protocol::random, protocol::loso, protocol::subject_kfold});
-}
+inline protocol parse_protocol(std::string_view text) { return detail::parse_axis("protocol", text, protocol_axis); }
 inline std::string parse_backbone(std::string_view text) {
   for (const auto b : backbone_names)
     if (b == text) return std::string(b);

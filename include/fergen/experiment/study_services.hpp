@@ -5,6 +5,7 @@
 
 #include <fergen/core/error.hpp>
 #include <fergen/data/dataset.hpp>
+#include <fergen/data/dataset_view.hpp>
 #include <fergen/data/resize.hpp>
 #include <fergen/diffusion/generate.hpp>
 #include <fergen/diffusion/presets.hpp>
@@ -12,8 +13,9 @@
 #include <fergen/diffusion/trainer.hpp>
 #include <fergen/eval/predict.hpp>
 #include <fergen/eval/train_classifier.hpp>
+#include <fergen/experiment/study_contract.hpp>
+#include <fergen/experiment/study_counts.hpp>
 #include <fergen/experiment/study_presets.hpp>
-#include <fergen/experiment/study_runner.hpp>
 #include <fergen/models/backbones.hpp>
 #include <fergen/models/pretrained.hpp>
 #include <fergen/models/unet.hpp>
@@ -26,6 +28,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,8 +46,9 @@ struct service_options {
 
 namespace detail {
 
-// The frames as the generator sees them: gray, image_size x image_size.
-inline data::dataset resized(const data::dataset& frames, std::int64_t size) {
+// The frames as the generator sees them: gray, image_size x image_size. A copy of the generator's own, as its
+// trainer reads a dataset (and most frames are resized).
+inline data::dataset resized(const data::dataset_view& frames, std::int64_t size) {
   data::dataset out(frames.class_names());
   for (const auto& s : frames) {
     data::sample copy = s;
@@ -148,7 +152,7 @@ study_services make_study_services(const service_options& o, std::function<void(
   study_services s;
   s.log = log;
 
-  s.train_generator = [o, log](const data::dataset& frames, const std::string& label, std::uint64_t seed) {
+  s.train_generator = [o, log](const data::dataset_view& frames, const std::string& label, std::uint64_t seed) {
     const auto classes = frames.class_count();
     diffusion::preset p = detail::generator_preset(o.generator, classes);
     p.trainer.seed = seed;
@@ -163,7 +167,7 @@ study_services make_study_services(const service_options& o, std::function<void(
     models::unet<B> net(p.model);
     nn::initialize(net, seed);
     diffusion::trainer trainer(net, p.process, p.trainer, ds.class_names());
-    generated_set out{data::dataset(ds.class_names()), {}, std::nullopt};
+    generated_set out{nullptr, {}, std::nullopt};
     diffusion::train_options t;
     t.log_every = std::max<std::int64_t>(1, p.trainer.steps / 8);
     t.checkpoint_every = 0;
@@ -184,7 +188,7 @@ study_services make_study_services(const service_options& o, std::function<void(
 
     std::vector<std::int64_t> counts;
     if (o.generator.study_counts) {
-      counts = diffusion::study_counts_for(ds.class_names());
+      counts = study_counts_for(ds.class_names());
     } else if (o.generator.per_class > 0) {
       counts.assign(static_cast<std::size_t>(classes), o.generator.per_class);
     } else {
@@ -196,7 +200,8 @@ study_services make_study_services(const service_options& o, std::function<void(
     g.seed = seed + 1;
     g.batch = 64;
     const shape image{1, 1, o.generator.image_size, o.generator.image_size};
-    out.images = diffusion::generate(averaged, trainer.schedule(), p.process.prediction, ds.class_names(), counts, image, g);
+    out.images = std::make_shared<const data::dataset>(
+        diffusion::generate(averaged, trainer.schedule(), p.process.prediction, ds.class_names(), counts, image, g));
     out.sample_grid = diffusion::class_grid(trainer, o.generator.grid_per_class, p.sampler, seed + 2, image);
     return out;
   };
@@ -204,23 +209,23 @@ study_services make_study_services(const service_options& o, std::function<void(
   s.train_and_test = [o, log](const classifier_request& r) {
     const classifier_settings c = o.classifier.for_backbone(r.backbone);
     const auto input = detail::input_size_for(c, models::parse_backbone(r.backbone));
-    return detail::with_study_backbone<B>(r.backbone, c, o.pretrained, r.train->class_count(), r.seed, [&](auto& net) {
+    return detail::with_study_backbone<B>(r.backbone, c, o.pretrained, r.train.class_count(), r.seed, [&](auto& net) {
       eval::train_options t = detail::classifier_options(c, r.config, input, r.seed);
       if (o.verbose && log)
         t.on_epoch = [&](const eval::epoch_record& e) {
           log(str("    ", r.label, ": epoch ", e.epoch, "/", t.epochs, " loss ", e.train_loss, ", accuracy ",
                   e.train_accuracy, ", ", static_cast<std::int64_t>(e.images_per_second), " img/s"));
         };
-      const eval::train_result trained = eval::train_classifier(net, *r.train, nullptr, t);
+      const eval::train_result trained = eval::train_classifier(net, r.train, nullptr, t);
       classifier_result out;
-      for (const data::dataset* test : r.tests)
-        out.predictions.push_back(eval::predict(net, *test, eval::predict_options{.image_size = input}).labels);
+      for (const data::dataset_view& test : r.tests)
+        out.predictions.push_back(eval::predict(net, test, eval::predict_options{.image_size = input}).labels);
       for (const auto& e : trained.history) out.history.push_back({e.epoch, e.train_loss, e.train_accuracy});
       return out;
     });
   };
 
-  s.features = [o, log](const data::dataset& real, const data::dataset& synthetic, std::uint64_t seed) {
+  s.features = [o, log](const data::dataset_view& real, const data::dataset_view& synthetic, std::uint64_t seed) {
     const classifier_settings c = o.classifier.for_backbone(o.feature_backbone);
     const auto input = detail::input_size_for(c, models::parse_backbone(o.feature_backbone));
     return detail::with_study_backbone<B>(o.feature_backbone, c, o.pretrained, real.class_count(), seed, [&](auto& net) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <fergen/data/dataset.hpp>
+#include <fergen/data/dataset_view.hpp>
 #include <fergen/eval/feature_matrix.hpp>
 #include <fergen/eval/frechet_distance.hpp>
 #include <fergen/eval/kernel_distance.hpp>
@@ -31,7 +32,7 @@ struct quality_features {
 
 namespace detail {
 
-inline std::vector<std::int64_t> indices_of_label(const data::dataset& ds, std::int64_t label) {
+inline std::vector<std::int64_t> indices_of_label(const data::dataset_view& ds, std::int64_t label) {
   std::vector<std::int64_t> out;
   for (std::int64_t i = 0; i < ds.size(); ++i)
     if (ds[i].label == label) out.push_back(i);
@@ -44,7 +45,7 @@ inline std::vector<std::int64_t> indices_of_label(const data::dataset& ds, std::
 // images with `real` in pixels at the synthetic images' size, a frame's clip (or its file, without clip ids)
 // telling near copies of one clip apart; FID and KID need 2 images on each side, precision and recall 4 (k = 3),
 // and are absent otherwise or without features. KID's subsets are drawn from `seed`.
-inline std::vector<quality_record> measure_quality(const data::dataset& real, const data::dataset& synthetic,
+inline std::vector<quality_record> measure_quality(const data::dataset_view& real, const data::dataset_view& synthetic,
                                                    const std::optional<quality_features>& features,
                                                    const std::string& protocol, const std::string& fold,
                                                    std::uint64_t seed) {
