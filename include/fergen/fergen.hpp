@@ -20,6 +20,7 @@
 #include <fergen/data/color.hpp>
 #include <fergen/data/csv.hpp>
 #include <fergen/data/dataset.hpp>
+#include <fergen/data/dataset_view.hpp>
 #include <fergen/data/error_policy.hpp>
 #include <fergen/data/face_model.hpp>
 #include <fergen/data/image.hpp>
@@ -71,6 +72,7 @@
 #include <fergen/experiment/report.hpp>
 #include <fergen/experiment/results_json.hpp>
 #include <fergen/experiment/study_axes.hpp>
+#include <fergen/experiment/study_counts.hpp>
 #include <fergen/experiment/study_plan.hpp>
 #include <fergen/experiment/study_presets.hpp>
 #include <fergen/experiment/study_results.hpp>

@@ -92,6 +92,7 @@
 #include <fergen/diffusion/noise_schedule.hpp>
 #include <fergen/diffusion/parameterization.hpp>
 #include <fergen/diffusion/presets.hpp>
+#include <fergen/diffusion/dpm_solver.hpp>
 #include <fergen/diffusion/sampler.hpp>
 #include <fergen/diffusion/timesteps.hpp>
 #include <fergen/diffusion/train.hpp>
