@@ -563,3 +563,33 @@ TEST_CASE("host-run kernels: self-attention's products and softmax match the CPU
     CHECK_HOST_CLOSE(dqkv, ops::attention<host>::backward(ctx, dy, qkv, r.weights, c.heads), "gradient");
   }
 }
+
+// nvcc's front end names parameters as the C++ compiler does. Its trait for named<Name, L> once matched no
+// named<> (it does not match a partial specialisation on a class-type template argument), so every composite
+// named its children by position ("0.weight" for ResNet's conv1) and checkpoint keys differed between the builds.
+TEST_CASE("nvcc: parameters keep their PyTorch names in composites and in hand-written networks") {
+  static_assert(nn::is_named<nn::named<"conv1", nn::identity<cpu<float>>>>::value);
+  static_assert(!nn::is_named<nn::identity<cpu<float>>>::value);
+  auto names_of = [](auto& net) {
+    std::vector<std::string> names;
+    nn::for_each_parameter(net, [&](std::string_view name, auto&) { names.emplace_back(name); });
+    return names;
+  };
+  auto has = [](const std::vector<std::string>& names, std::string_view name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
+  models::resnet_small<cpu<float>> resnet(7, 3);
+  const auto r = names_of(resnet);
+  REQUIRE(!r.empty());
+  CHECK(r.front() == "conv1.weight");
+  CHECK(has(r, "layer1.0.downsample.0.weight"));
+  CHECK(has(r, "fc.weight"));
+
+  models::unet<cpu<float>> unet(models::unet_presets::demo(7));
+  const auto u = names_of(unet);
+  REQUIRE(!u.empty());
+  CHECK(u.front() == "time_embed.0.weight");
+  CHECK(has(u, "label_emb.weight"));
+  CHECK(has(u, "input_blocks.1.0.in_layers.0.weight"));
+  CHECK(has(u, "out.2.bias"));
+}

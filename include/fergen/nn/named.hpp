@@ -21,6 +21,7 @@ namespace nn {
 // as torchvision's Bottleneck holds conv1, bn1, ... beside its downsample.
 template <fixed_string Name, class L>
 struct named : L {
+  using named_layer = L;  // the layer it names; also what marks a named<> (is_named)
   using L::L;
   named() = default;
   named(L layer) : L(std::move(layer)) {}  // NOLINT(google-explicit-constructor): wraps like a name tag
@@ -33,10 +34,11 @@ named<Name, std::remove_cvref_t<L>> with_name(L&& layer) {
   return named<Name, std::remove_cvref_t<L>>(std::forward<L>(layer));
 }
 
+// Whether L is a named<>. Told by its member, not by matching named<Name, L>: nvcc's front end matches no
+// partial specialisation on a class-type template argument (and deduces none in a function's parameter), so in
+// CUDA builds such a trait said false for every named<> and the composites named their children by position.
 template <class L>
-struct is_named : std::false_type {};
-template <fixed_string Name, class L>
-struct is_named<named<Name, L>> : std::true_type {};
+struct is_named : std::bool_constant<requires { typename L::named_layer; }> {};
 
 // The name a composite gives the child of type L at position index.
 template <class L>
@@ -90,10 +92,14 @@ decltype(auto) in_child(NameFn&& name, F&& f) {
 // input_blocks.3), or "i" under the empty name (torch.nn.Sequential's positions).
 template <fixed_string Name, class L>
 struct named_list : std::vector<L> {
+  using named_element = L;  // marks a named_list<> (is_named_list)
   using std::vector<L>::vector;
   static constexpr std::string_view name{Name.c_str(), Name.length()};
   static std::string element_name(std::size_t i) { return join_name(name, std::to_string(i)); }
 };
+
+template <class L>
+struct is_named_list : std::bool_constant<requires { typename L::named_element; }> {};
 
 // Runs f(child) for a named<> child; a fergen::error it throws names the child.
 template <class Child, class F>
@@ -126,13 +132,16 @@ void visit_layer(std::variant<Ls...>& layer, V& visit) {
   std::visit([&](auto& l) { l.visit_parameters(visit); }, layer);
 }
 
-template <class V, fixed_string Name, class L>
-void visit_child(V& visit, named<Name, L>& child) {
-  auto inner = prefixed(std::string(child.name), visit);
-  visit_layer(static_cast<L&>(child), inner);
+// The overloads match by trait rather than by deducing named<Name, L> (see is_named).
+template <class V, class Child>
+  requires is_named<Child>::value
+void visit_child(V& visit, Child& child) {
+  auto inner = prefixed(std::string(Child::name), visit);
+  visit_layer(static_cast<typename Child::named_layer&>(child), inner);
 }
-template <class V, fixed_string Name, class L>
-void visit_child(V& visit, named_list<Name, L>& list) {
+template <class V, class List>
+  requires is_named_list<List>::value
+void visit_child(V& visit, List& list) {
   for (std::size_t i = 0; i < list.size(); ++i) {
     auto inner = prefixed(list.element_name(i), visit);
     visit_layer(list[i], inner);
