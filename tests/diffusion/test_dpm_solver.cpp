@@ -96,20 +96,6 @@ std::vector<reference_case> reference_cases(const npz_archive& ref) {
   return cases;
 }
 
-// max |ours - reference| / max |reference| over one image batch of the reference's path.
-template <class T>
-double relative_error(const tensor<cpu<T>>& ours, const std::vector<double>& path, std::size_t step) {
-  const auto size = static_cast<std::size_t>(ours.size());
-  REQUIRE(path.size() >= (step + 1) * size);
-  double diff = 0, scale = 1e-30;
-  for (std::size_t i = 0; i < size; ++i) {
-    const double r = path[step * size + i];
-    diff = std::max(diff, std::abs(static_cast<double>(ours.data()[i]) - r));
-    scale = std::max(scale, std::abs(r));
-  }
-  return diff / scale;
-}
-
 std::vector<random_stream> streams_of(std::uint64_t seed, std::int64_t n) {
   std::vector<random_stream> s;
   for (std::int64_t i = 0; i < n; ++i) s.push_back({seed, static_cast<std::uint64_t>(i + 1)});
@@ -144,10 +130,10 @@ void check_against_reference(double tolerance) {
     for (std::size_t i = 0; i < timesteps.size(); ++i) {
       CAPTURE(i);
       x = run.step(i, x, denoise);
-      CHECK(relative_error(x, c.path, i) < tolerance);
+      CHECK(testing::row_relative_difference(x, c.path, i) < tolerance);
     }
     const auto whole = sample_from(net, schedule, c.prediction, c.options, x_T, labels, streams);
-    CHECK(relative_error(whole, c.path, timesteps.size() - 1) < tolerance);
+    CHECK(testing::row_relative_difference(whole, c.path, timesteps.size() - 1) < tolerance);
   }
 }
 

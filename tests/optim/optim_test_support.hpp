@@ -79,20 +79,6 @@ void set_gradients(toy_network<cpu<T>>& net, const problem<T>& pr, std::size_t s
   for (std::size_t i = 0; i < toy_parameters; ++i) net.param(i).grad.copy_from(pr.grads[step][i]);
 }
 
-// max |a - b| / max |b| over row `row` of a (rows x count) reference array.
-template <class T>
-double row_relative_difference(const tensor<cpu<T>>& a, const std::vector<double>& reference, std::size_t row) {
-  const std::size_t count = static_cast<std::size_t>(a.size());
-  REQUIRE(reference.size() >= (row + 1) * count);
-  double diff = 0, scale = 1e-30;
-  for (std::size_t j = 0; j < count; ++j) {
-    const double b = reference[row * count + j];
-    diff = std::max(diff, std::abs(static_cast<double>(a.data()[j]) - b));
-    scale = std::max(scale, std::abs(b));
-  }
-  return diff / scale;
-}
-
 template <class T>
 std::vector<T> values_copy(const tensor<cpu<T>>& t) {
   return {t.values().begin(), t.values().end()};

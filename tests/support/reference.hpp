@@ -81,4 +81,18 @@ double max_relative_difference(const tensor<cpu<T>>& a, const npy_array& referen
   return diff / scale;
 }
 
+// max |a - b| / max |b| over row `row` of a (rows x count) reference array: one step of a recorded path.
+template <class T>
+double row_relative_difference(const tensor<cpu<T>>& a, const std::vector<double>& reference, std::size_t row) {
+  const std::size_t count = static_cast<std::size_t>(a.size());
+  REQUIRE(reference.size() >= (row + 1) * count);
+  double diff = 0, scale = 1e-30;
+  for (std::size_t j = 0; j < count; ++j) {
+    const double b = reference[row * count + j];
+    diff = std::max(diff, std::abs(static_cast<double>(a.data()[j]) - b));
+    scale = std::max(scale, std::abs(b));
+  }
+  return diff / scale;
+}
+
 }  // namespace fergen::testing
