@@ -15,6 +15,7 @@
 #include <fergen/core/rng.hpp>
 #include <fergen/core/tensor_npy.hpp>
 #include <fergen/core/shape.hpp>
+#include <fergen/core/shard.hpp>
 #include <fergen/core/tensor.hpp>
 #include <fergen/core/traits.hpp>
 
@@ -61,6 +62,7 @@
 #include <fergen/optim/sgd.hpp>
 
 // models: VGG, ResNet and Inception-V3 (torchvision's), the gray input path, loading pretrained weights
+#include <fergen/models/backbone_names.hpp>
 #include <fergen/models/backbones.hpp>
 #include <fergen/models/classifier.hpp>
 #include <fergen/models/imagenet.hpp>

@@ -5,6 +5,7 @@
 #include <fergen/core/error.hpp>
 #include <fergen/core/key_value.hpp>
 #include <fergen/core/rng.hpp>
+#include <fergen/core/shard.hpp>
 #include <fergen/data/csv.hpp>
 #include <fergen/data/dataset.hpp>
 #include <fergen/data/image_io.hpp>
@@ -26,34 +27,10 @@
 FERGEN_BEGIN_NAMESPACE
 namespace diffusion {
 
-// Part i of n of a generation job: batch b goes to shard b mod n. Each batch is computed the same way
-// whatever the sharding, so the union of the shards is the unsharded set, image for image and bit for bit
+// Part i of n of a generation job (core/shard.hpp): batch b goes to shard b mod n. Each batch is computed the same
+// way whatever the sharding, so the union of the shards is the unsharded set, image for image and bit for bit
 // (given the same batch size and thread count).
-struct shard {
-  std::int64_t index = 0;
-  std::int64_t count = 1;
-
-  void validate() const {
-    require(count >= 1 && index >= 0 && index < count, "shard ", index, "/", count,
-            " is not a part of the job (give i/n with 0 <= i < n)");
-  }
-  bool sharded() const { return count > 1; }
-
-  // "i/n".
-  static shard parse(std::string_view text) {
-    const std::size_t slash = text.find('/');
-    shard s{-1, 0};
-    auto number = [&](std::string_view part, std::int64_t& out) {
-      const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), out);
-      return ec == std::errc() && end == part.data() + part.size();
-    };
-    require(slash != std::string_view::npos && number(text.substr(0, slash), s.index) &&
-                number(text.substr(slash + 1), s.count),
-            "shard '", text, "' is not of the form i/n (e.g. 0/2)");
-    s.validate();
-    return s;
-  }
-};
+using fergen::shard;
 
 struct generation_options {
   sampler_options sampler{};

@@ -42,9 +42,7 @@ inline void check_judge_classifier(const judge_classifier_options& o) {
 
 // The input size the classifier trains at: the option's, raised to the smallest the backbone accepts.
 inline std::int64_t judge_input_size(const judge_classifier_options& o) {
-  service_options so;
-  so.classifier = o.classifier;
-  return detail::input_size_for(so.classifier, models::parse_backbone(o.backbone));
+  return o.classifier.input_for(models::parse_backbone(o.backbone));
 }
 
 template <class B>

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -281,11 +282,13 @@ inline study_results study_results_from_json(const detail::json& j, const std::s
   return r;
 }
 
+// Atomically (a temporary file renamed over it): a run killed while writing leaves the file of its last cell, which
+// a restarted run reads to skip what is done.
 inline void write_results_json(const std::filesystem::path& file, const study_results& r) {
-  std::ofstream out(file, std::ios::binary);
-  require(out.good(), "cannot write ", file.string());
-  out << to_json(r).dump(2) << '\n';
-  require(out.good(), "writing ", file.string(), " failed");
+  const std::string text = to_json(r).dump(2) + '\n';
+  fergen::detail::atomic_file out(file);
+  out.write(std::as_bytes(std::span<const char>(text)));
+  out.commit();
 }
 
 inline study_results read_results_json(const std::filesystem::path& file) {

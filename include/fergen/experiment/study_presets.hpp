@@ -6,6 +6,7 @@
 #include <fergen/core/error.hpp>
 #include <fergen/data/procedural_faces.hpp>
 #include <fergen/experiment/study_plan.hpp>
+#include <fergen/models/backbone_names.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -80,6 +81,11 @@ struct classifier_settings {
       if (t.dropout >= 0) c.dropout = t.dropout;
     }
     return c;
+  }
+  // The input size a backbone trains at (these settings already for_backbone): input_size, raised to the smallest
+  // the backbone accepts.
+  std::int64_t input_for(models::backbone b) const {
+    return std::max(input_size, models::min_input_size(b, models::parse_backbone_size(size)));
   }
   // A setting given for every backbone replaces their tunings of it.
   void set_input_size(std::int64_t v) {

@@ -97,11 +97,6 @@ inline eval::train_options classifier_options(const classifier_settings& c, conf
   return o;
 }
 
-// The input size a backbone trains at: the study's, raised to the smallest the backbone accepts.
-inline std::int64_t input_size_for(const classifier_settings& c, models::backbone b) {
-  return std::max(c.input_size, models::min_input_size(b, models::parse_backbone_size(c.size)));
-}
-
 // Builds the named backbone for `classes` classes with the settings c (already tuned for it: for_backbone),
 // initialised from the seed or with ImageNet weights from the pretrained folder (everything but the head), and
 // calls f(net).
@@ -208,7 +203,7 @@ study_services make_study_services(const service_options& o, std::function<void(
 
   s.train_and_test = [o, log](const classifier_request& r) {
     const classifier_settings c = o.classifier.for_backbone(r.backbone);
-    const auto input = detail::input_size_for(c, models::parse_backbone(r.backbone));
+    const auto input = c.input_for(models::parse_backbone(r.backbone));
     return detail::with_study_backbone<B>(r.backbone, c, o.pretrained, r.train.class_count(), r.seed, [&](auto& net) {
       eval::train_options t = detail::classifier_options(c, r.config, input, r.seed);
       if (o.verbose && log)
@@ -227,7 +222,7 @@ study_services make_study_services(const service_options& o, std::function<void(
 
   s.features = [o, log](const data::dataset_view& real, const data::dataset_view& synthetic, std::uint64_t seed) {
     const classifier_settings c = o.classifier.for_backbone(o.feature_backbone);
-    const auto input = detail::input_size_for(c, models::parse_backbone(o.feature_backbone));
+    const auto input = c.input_for(models::parse_backbone(o.feature_backbone));
     return detail::with_study_backbone<B>(o.feature_backbone, c, o.pretrained, real.class_count(), seed, [&](auto& net) {
       eval::train_classifier(net, real, nullptr, detail::classifier_options(c, configuration::baseline, input, seed));
       const eval::predict_options po{.image_size = input, .features = true};

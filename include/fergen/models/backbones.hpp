@@ -2,46 +2,17 @@
 #pragma once
 
 #include <fergen/core/error.hpp>
+#include <fergen/models/backbone_names.hpp>
 #include <fergen/models/inception.hpp>
 #include <fergen/models/resnet.hpp>
 #include <fergen/models/vgg.hpp>
 
-#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
 
 FERGEN_BEGIN_NAMESPACE
 namespace models {
-
-enum class backbone { vgg16, resnet50, inception_v3 };
-inline constexpr std::array<backbone, 3> all_backbones{backbone::vgg16, backbone::resnet50, backbone::inception_v3};
-
-// full: torchvision's network (ImageNet weights load into it). small: a narrow, shallow variant of the same
-// family, the same code with another configuration, for training from scratch on a small CPU.
-enum class backbone_size { full, small };
-
-inline std::string_view to_string(backbone b) {
-  switch (b) {
-    case backbone::vgg16: return "vgg16";
-    case backbone::resnet50: return "resnet50";
-    case backbone::inception_v3: return "inception_v3";
-  }
-  return "?";
-}
-inline std::string_view to_string(backbone_size s) { return s == backbone_size::full ? "full" : "small"; }
-
-inline backbone parse_backbone(std::string_view name) {
-  for (const backbone b : all_backbones)
-    if (name == to_string(b)) return b;
-  fail("backbone '", name, "' is not one of: vgg16, resnet50, inception_v3");
-}
-inline backbone_size parse_backbone_size(std::string_view name) {
-  if (name == "full") return backbone_size::full;
-  if (name == "small") return backbone_size::small;
-  fail("backbone size '", name, "' is not one of: full, small");
-}
 
 // The small presets. VGG: 8 convolutions of 16-128 channels in VGG-16's five pooled stages, with BatchNorm,
 // a 256-wide classifier on a 1x1 pool, initialised to unit gain (vgg_linear_init::kaiming). ResNet: one Bottleneck per stage at width 16 (512 features). Inception: every
@@ -71,17 +42,6 @@ struct backbone_options {
   // expect), off in the small size (trained from scratch, it would only rescale the input).
   std::optional<bool> transform_input{};
 };
-
-// The smallest height and width a backbone accepts.
-constexpr std::int64_t min_input_size(backbone b, backbone_size s, bool aux_logits = false) {
-  switch (b) {
-    case backbone::vgg16: return 32;  // five 2x2 max-pools, in both sizes
-    case backbone::resnet50: return 1;
-    case backbone::inception_v3: return aux_logits ? 299 : 75;
-  }
-  (void)s;
-  return 1;
-}
 
 // Builds the backbone and calls f(net) with it, as the concrete type (every branch instantiates f; they must
 // all return the same type):
