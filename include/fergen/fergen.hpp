@@ -65,6 +65,7 @@
 #include <fergen/experiment/aggregate.hpp>
 #include <fergen/experiment/cas.hpp>
 #include <fergen/experiment/folds.hpp>
+#include <fergen/experiment/generator_store.hpp>
 #include <fergen/experiment/judge.hpp>
 #include <fergen/experiment/judge_json.hpp>
 #include <fergen/experiment/judge_services.hpp>
@@ -73,9 +74,14 @@
 #include <fergen/experiment/results_json.hpp>
 #include <fergen/experiment/study_axes.hpp>
 #include <fergen/experiment/study_counts.hpp>
+#include <fergen/experiment/study_estimate.hpp>
+#include <fergen/experiment/study_manifest.hpp>
+#include <fergen/experiment/study_merge.hpp>
 #include <fergen/experiment/study_plan.hpp>
 #include <fergen/experiment/study_presets.hpp>
 #include <fergen/experiment/study_results.hpp>
 #include <fergen/experiment/study_runner.hpp>
 #include <fergen/experiment/study_services.hpp>
+#include <fergen/experiment/study_shards.hpp>
+#include <fergen/experiment/study_work.hpp>
 #include <fergen/experiment/synthetic_quality.hpp>

@@ -35,12 +35,35 @@ struct trial_data {
   std::uint64_t seed = 0;                                   // of the splits and classifiers
 };
 
+// The seed of a trial's splits and classifiers.
+inline std::uint64_t trial_seed(const study_plan& plan, std::int64_t trial) {
+  return plan.seed + 101 * static_cast<std::uint64_t>(trial);
+}
+
+// A trial's folds: the random protocol's split is redrawn per trial, subject folds stay.
+inline std::vector<fold_plan> trial_folds(const data::dataset& real, protocol prot,
+                                          const std::vector<fold_plan>& fixed_folds, const study_plan& plan,
+                                          std::int64_t trial) {
+  return prot == protocol::random ? plan_folds(real, prot, trial_seed(plan, trial), plan.folds, plan.test_fraction)
+                                  : fixed_folds;
+}
+
+// The measured leakage of each of a trial's folds.
+inline std::vector<data::leakage_report> trial_leakage(const data::dataset& real, protocol prot,
+                                                       const std::vector<fold_plan>& fixed_folds,
+                                                       const study_plan& plan, std::int64_t trial) {
+  std::vector<data::leakage_report> out;
+  for (const auto& fold : trial_folds(real, prot, fixed_folds, plan, trial))
+    out.push_back(data::measure_leakage(real, fold.real));
+  return out;
+}
+
 inline trial_data plan_trial(const data::dataset& real, protocol prot, const std::vector<fold_plan>& fixed_folds,
                              const protocol_generators& gens, const study_plan& plan, std::int64_t trial) {
   trial_data t;
   t.trial = trial;
-  t.seed = plan.seed + 101 * static_cast<std::uint64_t>(trial);
-  t.folds = prot == protocol::random ? plan_folds(real, prot, t.seed, plan.folds, plan.test_fraction) : fixed_folds;
+  t.seed = trial_seed(plan, trial);
+  t.folds = trial_folds(real, prot, fixed_folds, plan, trial);
   t.synthetic_split.resize(gens.plans.size());
   for (std::size_t g = 0; g < gens.plans.size(); ++g)
     if (gens.sets[g]) t.synthetic_split[g] = data::random_split(*gens.sets[g], plan.test_fraction, t.seed + g);

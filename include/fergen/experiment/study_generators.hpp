@@ -39,6 +39,15 @@ struct protocol_generators {
   std::size_t first_fold(std::size_t g) const { return plans[g].folds.front(); }
 };
 
+// A generator trained and measured: its set, its record, its quality rows and its sample grid, as PNG bytes (what
+// goes to out/figures, and what a generator folder keeps, generator_store.hpp).
+struct trained_generator {
+  std::shared_ptr<const data::dataset> images;
+  generator_record record;
+  std::vector<quality_record> quality;
+  std::vector<std::byte> sample_grid_png;  // empty: the service made no grid
+};
+
 namespace detail {
 
 inline std::string joined(const std::vector<std::string>& names) {
@@ -47,16 +56,20 @@ inline std::string joined(const std::vector<std::string>& names) {
   return out;
 }
 
-// Trains generator `index` of the protocol and records it in `results`: its record, its sample grid (under
-// out/figures), its quality against the frames it learned. Returns its synthetic set.
-inline std::shared_ptr<const data::dataset> make_synthetic_set(const data::dataset& real, const generator_plan& gen,
-                                                               std::size_t index, const std::string& protocol_name,
-                                                               const study_plan& plan, const study_services& services,
-                                                               const std::filesystem::path& out, study_results& results,
-                                                               study_progress& progress) {
+// The file name of a generator's sample grid under out/figures.
+inline std::string sample_grid_path(const std::string& protocol_name, const std::string& fold) {
+  std::string stem = "samples_" + protocol_name + "_" + fold;
+  for (char& c : stem)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+  return "figures/" + stem + ".png";
+}
+
+// Trains generator `index` of the protocol and measures its set against the frames it learned.
+inline trained_generator train_generator(const data::dataset& real, const generator_plan& gen, std::size_t index,
+                                         const std::string& protocol_name, const study_plan& plan,
+                                         const study_services& services, study_progress& progress) {
   const data::dataset_view train(real, gen.train);
   const std::string label = protocol_name + " " + gen.name;
-  const auto start = progress.elapsed();
   if (services.synthetic_given) {
     log_line(services, str("generator [", label, "]: the given synthetic set"));
   } else {
@@ -70,55 +83,50 @@ inline std::shared_ptr<const data::dataset> make_synthetic_set(const data::datas
   const data::dataset& images = *g.images;
   require(images.class_names() == real.class_names(), "study: the generator of ", label,
           " returned classes that differ from the real set's");
-  generator_record rec = std::move(g.record);
-  rec.protocol = protocol_name;
-  rec.fold = gen.name;
-  rec.train_images = train.size();
-  rec.held_out_subjects = gen.held_out_subjects;
-  rec.synthetic_counts = images.class_counts();
+  trained_generator out;
+  out.record = std::move(g.record);
+  out.record.protocol = protocol_name;
+  out.record.fold = gen.name;
+  out.record.train_images = train.size();
+  out.record.held_out_subjects = gen.held_out_subjects;
+  out.record.synthetic_counts = images.class_counts();
   if (g.sample_grid) {
-    std::string stem = "samples_" + protocol_name + "_" + gen.name;
-    for (char& c : stem)
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
-    rec.sample_grid = "figures/" + stem + ".png";
-    data::write_png(out / rec.sample_grid, *g.sample_grid);
+    out.record.sample_grid = sample_grid_path(protocol_name, gen.name);
+    out.sample_grid_png = data::encode_png(*g.sample_grid);
   }
-  results.generators.push_back(rec);
 
   // Quality against the frames this generator learned.
   std::optional<quality_features> feats;
   if (services.features) feats = services.features(train, images, plan.seed + 77);
-  for (auto& q : measure_quality(train, images, feats, protocol_name, gen.name, plan.seed))
-    results.quality.push_back(std::move(q));
-  const quality_record& all =
-      results.quality[results.quality.size() - static_cast<std::size_t>(real.class_count()) - 1];
+  out.quality = measure_quality(train, images, feats, protocol_name, gen.name, plan.seed);
+  const quality_record& all = out.quality.front();  // "all" comes first
   log_line(services, str("generator [", label, "]: ", images.size(), " synthetic images; memorised ",
                          data::detail::percent(all.memorization_rate.value_or(0)),
                          all.fid ? str("; FID ", all.fid.value(), " and KID ", all.kid_mean.value(), " in ",
                                        all.feature_space)
                                  : std::string()));
-  progress.generator_done(progress.elapsed() - start);
-  return std::move(g.images);
+  out.images = std::move(g.images);
+  return out;
+}
+
+// Records a generator in the results and writes its sample grid under out.
+inline void record_generator(const trained_generator& g, const std::filesystem::path& out, study_results& results) {
+  if (!g.sample_grid_png.empty()) data::detail::write_atomically(out / g.record.sample_grid, g.sample_grid_png);
+  results.generators.push_back(g.record);
+  results.quality.insert(results.quality.end(), g.quality.begin(), g.quality.end());
 }
 
 }  // namespace detail
 
-// The generators of a protocol's folds; when the plan has settings with synthetic images, each trained, recorded
-// in `results` and its set kept.
-inline protocol_generators train_generators(const data::dataset& real, const std::vector<fold_plan>& folds,
-                                            const std::string& protocol_name, const study_plan& plan,
-                                            const study_services& services, const std::filesystem::path& out,
-                                            study_results& results, study_progress& progress) {
+// The generators of a protocol's folds, planned; their sets are obtained by obtain_generators.
+inline protocol_generators plan_protocol_generators(const data::dataset& real, const std::vector<fold_plan>& folds,
+                                                    const study_plan& plan) {
   protocol_generators gens;
   gens.plans = plan_generators(real, folds, plan.generator_folds);
   gens.of_fold.assign(folds.size(), 0);
   for (std::size_t g = 0; g < gens.plans.size(); ++g)
     for (const std::size_t f : gens.plans[g].folds) gens.of_fold[f] = g;
   gens.sets.resize(gens.plans.size());
-  if (plan.uses_synthetic())
-    for (std::size_t g = 0; g < gens.plans.size(); ++g)
-      gens.sets[g] =
-          detail::make_synthetic_set(real, gens.plans[g], g, protocol_name, plan, services, out, results, progress);
   return gens;
 }
 

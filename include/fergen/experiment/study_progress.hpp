@@ -2,9 +2,7 @@
 // progress lines.
 #pragma once
 
-#include <fergen/data/dataset.hpp>
-#include <fergen/experiment/folds.hpp>
-#include <fergen/experiment/study_plan.hpp>
+#include <fergen/config.hpp>
 
 #include <chrono>
 #include <cmath>
@@ -20,16 +18,8 @@ namespace experiment {
 // shares it: the average covers both kinds).
 class study_progress {
  public:
-  study_progress(const data::dataset& real, const study_plan& plan)
-      : cells_total_(static_cast<std::int64_t>(plan.protocols.size()) * plan.trials *
-                     static_cast<std::int64_t>(plan.configs.size() * plan.settings.size() * plan.backbones.size())) {
-    if (plan.uses_synthetic())
-      for (const protocol prot : plan.protocols)
-        generators_total_ += static_cast<std::int64_t>(
-            plan_generators(real, plan_folds(real, prot, plan.seed, plan.folds, plan.test_fraction),
-                            plan.generator_folds)
-                .size());
-  }
+  // The cells and generators this run has to do (a shard's, less what a restarted run finds done).
+  study_progress(std::int64_t cells, std::int64_t generators) : cells_total_(cells), generators_total_(generators) {}
 
   // Seconds since the run began.
   double elapsed() const { return std::chrono::duration<double>(clock::now() - start_).count(); }
@@ -38,6 +28,8 @@ class study_progress {
     generator_seconds_ += seconds;
     ++generators_done_;
   }
+  // A generator found made (read from a generator folder) instead of trained: no longer to do.
+  void generator_found() { --generators_total_; }
   void cell_done(double seconds) {
     cell_seconds_ += seconds;
     ++cells_done_;
