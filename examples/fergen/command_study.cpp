@@ -21,6 +21,7 @@ void add_study_command(CLI::App& app, std::function<int()>& run) {
   add_source_options(cmd, a->source, "--data");
   add_grid_options(cmd, *a, false);
   add_generator_options(cmd, *a);
+  add_scale_options(cmd, *a);
   cmd->callback([a, cmd, &run] { run = [a, cmd] { return run_study_command(*a, cmd, false); }; });
 }
 
@@ -31,12 +32,13 @@ void add_demo_command(CLI::App& app, std::function<int()>& run) {
               "= fergen study --preset demo");
   cmd->add_option("--out", a->out, "Results folder")->capture_default_str();
   cmd->add_option("--seed", a->seed, "Seed of the whole run");
-  cmd->add_option("--device", a->device, "cpu, or cuda in a CUDA build")->capture_default_str();
+  cmd->add_option("--device", a->device, "cpu, or in a CUDA build cuda or cuda:K")->capture_default_str();
   cmd->add_flag("--verbose", a->verbose, "A progress line per classifier epoch");
   a->out = "fergen-demo";
   cmd->callback([a, cmd, &run] {
     run = [a, cmd] {
       a->preset = "demo";
+      a->restart = true;  // the demo always runs whole
       return run_study_command(*a, cmd, false);
     };
   });

@@ -19,5 +19,6 @@ void add_evaluate_command(CLI::App& app, std::function<int()>& run);
 void add_judge_command(CLI::App& app, std::function<int()>& run);
 void add_study_command(CLI::App& app, std::function<int()>& run);
 void add_demo_command(CLI::App& app, std::function<int()>& run);
+void add_merge_command(CLI::App& app, std::function<int()>& run);
 
 }  // namespace fergen::tool

@@ -11,6 +11,7 @@
 //                         real frames), per class, with FID/KID, precision/recall and memorisation
 //   fergen study ...      the whole study in one go (data -> diffusion -> synthetic set -> backbones -> report)
 //   fergen demo           the study on the built-in procedural faces, sized for a 2-core CPU
+//   fergen merge ...      join the results folders of a sharded study (fergen study --shard I/N) into one
 //
 // Each subcommand lives in a translation unit of its own (command_<name>.cpp, declared in commands.hpp): it
 // adds its options to the CLI11 app and sets the function that runs it. Failures are fergen::error: printed as one line, exit status 1.
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   fergen::tool::add_judge_command(app, run);
   fergen::tool::add_study_command(app, run);
   fergen::tool::add_demo_command(app, run);
+  fergen::tool::add_merge_command(app, run);
 
   try {
     app.parse(argc, argv);

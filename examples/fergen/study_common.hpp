@@ -3,6 +3,7 @@
 #pragma once
 
 #include "data_source.hpp"
+#include "device.hpp"
 
 #include <fergen/experiment/study_axes.hpp>
 #include <fergen/experiment/study_presets.hpp>
@@ -19,6 +20,9 @@ struct study_arguments {
   dataset_arguments source;
   std::string preset = "demo", out, backbones, settings, configs, protocols, size, pretrained, synthetic,
               device = "cpu", feature_backbone;
+  // fergen study at scale: a shard of the grid, the generator folder shards share, starting over, the plan alone.
+  std::string shard, generators, throughput;
+  bool restart = false, plan_only = false;
   std::int64_t trials = 0, folds = 0, generator_folds = 0, epochs = 0, input_size = 0, diffusion_steps = 0, per_class = 0, batch = 0;
   double lr = 0, diffusion_epochs = 0;
   std::uint64_t seed = 0;
@@ -45,8 +49,29 @@ inline void add_grid_options(CLI::App* cmd, study_arguments& a, bool evaluate) {
                   "Folder of ImageNet weights, <backbone>.npz (examples/export_torchvision_weights.py writes them)")
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--feature-backbone", a.feature_backbone, "Backbone whose features measure the synthetic set");
-  cmd->add_option("--device", a.device, "cpu, or cuda in a CUDA build")->capture_default_str();
+  cmd->add_option("--device", a.device, "cpu, or in a CUDA build cuda or cuda:K (the K-th GPU this process sees)")
+      ->capture_default_str();
   cmd->add_flag("--verbose", a.verbose, "A progress line per classifier epoch");
+}
+
+// fergen study's: the grid split over processes and machines (README "The study on many machines").
+inline void add_scale_options(CLI::App* cmd, study_arguments& a) {
+  cmd->add_option("--shard", a.shard,
+                  "I/N: run shard I of N (0 <= I < N), its share of the grid (the same split in every process, "
+                  "balanced by estimated cost); `fergen merge` joins the shards' folders");
+  cmd->add_option("--generators", a.generators,
+                  "A generator folder the shards share: each generator is trained once and read by every shard "
+                  "that needs it (default: OUT/generators, this run's own: each shard trains what it needs)");
+  cmd->add_flag("--restart", a.restart,
+                "Start over: discard what --out holds of an earlier run (by default a rerun of the same command "
+                "skips the cells already in its results.json)");
+  cmd->add_flag("--plan-only", a.plan_only,
+                "Print the grid's cells, generator and classifier trainings and an estimate of the hours (per "
+                "shard with --shard), then stop");
+  cmd->add_option("--throughput", a.throughput,
+                  "For --plan-only: images per second measured on your machine (CSV: network,input,train,infer; "
+                  "--plan-only prints fergen's reference figures in that form) instead of the reference figures")
+      ->check(CLI::ExistingFile);
 }
 
 inline void add_generator_options(CLI::App* cmd, study_arguments& a) {
@@ -101,7 +126,7 @@ inline experiment::study_preset resolve_preset(const study_arguments& a, const C
   require(p.classifier.input_size >= 16, "--input-size ", p.classifier.input_size, " is below 16");
   require(p.classifier.batch >= 1, "--batch must be at least 1, got ", p.classifier.batch);
   require(std::isfinite(p.classifier.lr) && p.classifier.lr > 0, "--lr must be positive, got ", p.classifier.lr);
-  require(a.device == "cpu" || a.device == "cuda", "--device '", a.device, "' is not one of: cpu, cuda");
+  device_choice::parse(a.device);
   return p;
 }
 

@@ -10,16 +10,22 @@
 
 namespace fergen::tool {
 
-void require_cuda_device() {
-  require(cuda_device_count() > 0, "--device cuda: no CUDA device is available to this process (cudaGetDeviceCount "
-                                   "found none, or no usable driver); use --device cpu");
+void require_cuda_device(int index) {
+  const int count = cuda_device_count();
+  require(count > 0, "--device cuda: no CUDA device is available to this process (cudaGetDeviceCount found none, or "
+                     "no usable driver); use --device cpu");
+  require(index < count, "--device cuda:", index, ": this process sees ", count, " CUDA device",
+          count == 1 ? "" : "s", " (cuda:0", count > 1 ? str(" ... cuda:", count - 1) : std::string(),
+          "; CUDA_VISIBLE_DEVICES chooses which)");
+  FERGEN_CUDA_CHECK(cudaSetDevice(index));
 }
 
 std::filesystem::path run_study_on_cuda(const data::dataset& real, const experiment::study_preset& p,
                                         const experiment::service_options& services_options,
                                         std::shared_ptr<const data::dataset> synthetic,
-                                        const std::filesystem::path& out, experiment::study_results header) {
-  return run_study_on<cuda<float>>(real, p, services_options, std::move(synthetic), out, std::move(header));
+                                        const std::filesystem::path& out, experiment::study_results header,
+                                        const experiment::study_run_options& options) {
+  return run_study_on<cuda<float>>(real, p, services_options, std::move(synthetic), out, std::move(header), options);
 }
 
 int run_generate_cuda(const generate_arguments& a, bool per_class_given) {

@@ -24,7 +24,7 @@ template <class B>
 std::filesystem::path run_study_on(const data::dataset& real, const experiment::study_preset& p,
                                    const experiment::service_options& services_options,
                                    std::shared_ptr<const data::dataset> synthetic, const std::filesystem::path& out,
-                                   experiment::study_results header) {
+                                   experiment::study_results header, const experiment::study_run_options& options) {
   auto log = [](const std::string& line) {
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
@@ -37,17 +37,17 @@ std::filesystem::path run_study_on(const data::dataset& real, const experiment::
       return experiment::generated_set{synthetic, {}, std::nullopt};
     };
   }
-  const experiment::study_results r = experiment::run_study(real, p.plan, services, out, std::move(header));
+  const experiment::study_results r = experiment::run_study(real, p.plan, services, out, std::move(header), options);
   return experiment::write_report(out, r).html;
 }
 
 #if FERGEN_TOOL_CUDA
-// study_run_cuda.cu: a clear error when the process sees no CUDA device, and the run on cuda<float>.
-void require_cuda_device();
+// study_run_cuda.cu: the run on cuda<float> (device.hpp's require_cuda_device chose the device).
 std::filesystem::path run_study_on_cuda(const data::dataset& real, const experiment::study_preset& p,
                                         const experiment::service_options& services_options,
                                         std::shared_ptr<const data::dataset> synthetic,
-                                        const std::filesystem::path& out, experiment::study_results header);
+                                        const std::filesystem::path& out, experiment::study_results header,
+                                        const experiment::study_run_options& options);
 #endif
 
 }  // namespace fergen::tool
