@@ -6,7 +6,8 @@
 #   scripts/install-deps.sh --tests   also python3-torch, torchvision, numpy and scipy, which the test suite and the
 #                                     benchmarks run as independent references (through /usr/bin/python3),
 #                                     clang with its runtime for the libFuzzer targets, and chromium,
-#                                     which renders the study report headless in a test
+#                                     which renders the study report headless in a test, and GNU parallel, which
+#                                     runs the sharded study as examples/cluster/study_parallel.sh does
 #
 # Runs apt-get through sudo when not root. Skips apt entirely when everything is already installed.
 set -euo pipefail
@@ -17,7 +18,7 @@ packages=(
 )
 case "${1:-}" in
   "") ;;
-  --tests) packages+=(python3 python3-numpy python3-torch python3-torchvision python3-scipy python3-openpyxl python3-pil clang libclang-rt-14-dev libomp-14-dev chromium) ;;
+  --tests) packages+=(python3 python3-numpy python3-torch python3-torchvision python3-scipy python3-openpyxl python3-pil clang libclang-rt-14-dev libomp-14-dev chromium parallel) ;;
   *) echo "usage: $0 [--tests]" >&2; exit 2 ;;
 esac
 
