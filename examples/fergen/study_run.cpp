@@ -68,13 +68,14 @@ run_setup prepare_run(const study_arguments& a, const experiment::study_preset& 
   setup.store = std::make_unique<experiment::generator_store>(generators, manifest.identity_text());
   setup.options.store = setup.store.get();
   if (part.sharded()) {
-    for (const std::size_t u : assignment.units_of(part.index)) setup.options.units.insert(work.units[u].key());
+    setup.options.units.emplace();
+    for (const std::size_t u : assignment.units_of(part.index)) setup.options.units->insert(work.units[u].key());
     if (shared)
       for (std::size_t g = 0; g < work.generators.size(); ++g)
         if (assignment.generator_shard[g] == part.index) setup.options.train_first.push_back(work.generators[g].key());
     std::printf("shard %s: %zu of %zu units (%lld cells), generators %s %s\n", part.text().c_str(),
-                setup.options.units.size(), work.units.size(),
-                static_cast<long long>(static_cast<std::int64_t>(setup.options.units.size()) * work.settings),
+                setup.options.units->size(), work.units.size(),
+                static_cast<long long>(static_cast<std::int64_t>(setup.options.units->size()) * work.settings),
                 shared ? "shared in" : "of its own in", generators.string().c_str());
   }
   return setup;

@@ -83,7 +83,8 @@ study_results run_shard(const study_plan& plan, fergen::shard part, const fs::pa
   const generator_store store(store_dir, m.identity_text());
   study_run_options o;
   o.store = &store;
-  for (const std::size_t u : a.units_of(part.index)) o.units.insert(w.units[u].key());
+  o.units.emplace();
+  for (const std::size_t u : a.units_of(part.index)) o.units->insert(w.units[u].key());
   for (std::size_t g = 0; g < w.generators.size(); ++g)
     if (shared && a.generator_shard[g] == part.index) o.train_first.push_back(w.generators[g].key());
   o.resume = std::move(resume);
@@ -177,6 +178,22 @@ TEST_CASE("shards merged are the unsharded run, byte for byte: with a shared gen
     if (shared) CHECK(generators_trained == 3);
     if (!shared) CHECK(generators_trained > 3);
   }
+}
+
+TEST_CASE("more shards than units: the empty shards run nothing, and the merge still is the unsharded run") {
+  const study_plan plan = grid();  // 8 units
+  const fs::path root = temp("many");
+  recording_services whole_services;
+  run_shard(plan, {}, root / "whole", root / "whole" / "generators", false, whole_services.services());
+  std::vector<fs::path> shards;
+  int empty = 0;
+  for (std::int64_t i = 0; i < 10; ++i) {
+    recording_services s;
+    shards.push_back(root / str("s", i));
+    empty += run_shard(plan, {i, 10}, shards.back(), root / "generators", true, s.services()).trials_run.empty();
+  }
+  CHECK(empty >= 2);  // 8 units over 10 shards (3 of which train the generators first)
+  CHECK(merged_json(shards) == slurp(root / "whole" / "results.json"));
 }
 
 TEST_CASE("a run that fails after its first cells resumes from results.json to the same result") {

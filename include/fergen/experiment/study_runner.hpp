@@ -88,8 +88,8 @@ inline std::string cell_line(const study_results& results, const trial_record& r
 // What part of the grid a run does, and what it finds done. The default: all of it, from scratch, generators
 // kept in memory only.
 struct study_run_options {
-  // The units (study_work.hpp's keys) this process runs; empty: every unit.
-  std::set<std::string> units;
+  // The units (study_work.hpp's keys) this process runs; none given: every unit (a shard may have none).
+  std::optional<std::set<std::string>> units;
   // Where generators are kept and looked up (generator_store.hpp); null: trained here and kept in memory.
   const generator_store* store = nullptr;
   // Generators ("protocol/fold") to train first, before any cell: a shard's share of a shared folder's training.
@@ -115,7 +115,7 @@ class cell_selection {
     for (const auto& r : done.trials_run) done_.insert(row_key(r));
   }
   bool wanted(const std::string& p, std::int64_t trial, configuration config, setting set, const std::string& b) const {
-    return (units_.empty() || units_.contains(unit_key(p, trial, name(config), b))) &&
+    return (!units_ || units_->contains(unit_key(p, trial, name(config), b))) &&
            !done_.contains(row_key(p, trial, std::string(name(config)), std::string(name(set)), b));
   }
   // Whether any cell of the protocol (and trial, when given) is wanted.
@@ -138,7 +138,7 @@ class cell_selection {
   }
 
  private:
-  std::set<std::string> units_;
+  std::optional<std::set<std::string>> units_;
   std::set<std::string> done_;
 };
 
