@@ -11,12 +11,12 @@
 namespace fergen::tool {
 
 void require_cuda_device(int index) {
+  const std::string option = index == 0 ? std::string("--device cuda") : str("--device cuda:", index);
   const int count = cuda_device_count();
-  require(count > 0, "--device cuda: no CUDA device is available to this process (cudaGetDeviceCount found none, or "
-                     "no usable driver); use --device cpu");
-  require(index < count, "--device cuda:", index, ": this process sees ", count, " CUDA device",
-          count == 1 ? "" : "s", " (cuda:0", count > 1 ? str(" ... cuda:", count - 1) : std::string(),
-          "; CUDA_VISIBLE_DEVICES chooses which)");
+  require(count > 0, option, ": no CUDA device is available to this process (cudaGetDeviceCount found none, or no "
+                     "usable driver); use --device cpu");
+  require(index < count, option, ": this process sees ", count, " CUDA device", count == 1 ? "" : "s", " (cuda:0",
+          count > 1 ? str(" ... cuda:", count - 1) : std::string(), "; CUDA_VISIBLE_DEVICES chooses which)");
   FERGEN_CUDA_CHECK(cudaSetDevice(index));
 }
 
