@@ -17,7 +17,6 @@
 #include <fergen/experiment/study_generators.hpp>
 #include <fergen/experiment/study_manifest.hpp>
 
-#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
@@ -76,10 +75,6 @@ inline std::string read_text(const std::filesystem::path& file) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-inline void write_text_atomically(const std::filesystem::path& file, const std::string& text) {
-  data::detail::write_atomically(file, std::as_bytes(std::span<const char>(text)));
 }
 
 }  // namespace detail
