@@ -3,7 +3,7 @@
 // tables and report.html. Everything is checked before the first file is written.
 #include "commands.hpp"
 
-#include <fergen/data/image_io.hpp>
+#include <fergen/core/npy.hpp>
 #include <fergen/experiment/report.hpp>
 #include <fergen/experiment/results_json.hpp>
 #include <fergen/experiment/study_merge.hpp>
@@ -51,7 +51,7 @@ void add_merge_command(CLI::App& app, std::function<int()>& run) {
                     }()).c_str());
       fs::create_directories(out / "figures");
       for (const auto& [from, to] : m.figures)
-        data::detail::write_atomically(out / to, fergen::detail::read_file(from));
+        fergen::detail::write_atomically(out / to, fergen::detail::read_file(from));
       experiment::write_results_json(out / "results.json", m.results);
       experiment::write_results_csv(out / "results.csv", m.results);
       experiment::write_results_per_class_csv(out / "results_per_class.csv", m.results);

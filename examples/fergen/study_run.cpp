@@ -45,7 +45,7 @@ run_setup prepare_run(const study_arguments& a, const experiment::study_preset& 
                                                    {"device", device_choice::parse(a.device).kind()}}),
       part, p.plan, work, assignment, generators, shared, thread_count());
   const fs::path plan_file = out / "plan.json", results_file = out / "results.json";
-  run_setup setup;
+  run_setup setup{experiment::shard_run_options(work, assignment, part), nullptr};
   if (a.restart) {
     fs::remove(plan_file);
     fs::remove(results_file);
@@ -67,17 +67,11 @@ run_setup prepare_run(const study_arguments& a, const experiment::study_preset& 
   experiment::write_manifest(plan_file, manifest);
   setup.store = std::make_unique<experiment::generator_store>(generators, manifest.identity_text());
   setup.options.store = setup.store.get();
-  if (part.sharded()) {
-    setup.options.units.emplace();
-    for (const std::size_t u : assignment.units_of(part.index)) setup.options.units->insert(work.units[u].key());
-    if (shared)
-      for (std::size_t g = 0; g < work.generators.size(); ++g)
-        if (assignment.generator_shard[g] == part.index) setup.options.train_first.push_back(work.generators[g].key());
+  if (part.sharded())
     std::printf("shard %s: %zu of %zu units (%lld cells), generators %s %s\n", part.text().c_str(),
                 setup.options.units->size(), work.units.size(),
                 static_cast<long long>(static_cast<std::int64_t>(setup.options.units->size()) * work.settings),
                 shared ? "shared in" : "of its own in", generators.string().c_str());
-  }
   return setup;
 }
 
@@ -136,19 +130,22 @@ int run_study_command(study_arguments& a, const CLI::App* cmd, bool evaluate) {
   header.backbone_size = p.classifier.size;
   header.input_size = p.classifier.input_size;
   header.epochs = p.classifier.epochs;
-  // The grid as units, and this process's share of it.
-  const fergen::shard part = a.shard.empty() ? fergen::shard{} : fergen::shard::parse(a.shard);
-  const experiment::study_work work = experiment::plan_work(real, p.plan, p.generator);
-  const experiment::estimate_settings estimate = experiment::estimate_settings::of(p, real.class_count());
-  const experiment::shard_assignment assignment = experiment::assign_shards(work, part.count, !a.generators.empty(), estimate);
-  if (a.plan_only) {
-    const experiment::throughput_table table =
-        a.throughput.empty() ? experiment::reference_throughput() : experiment::read_throughput_csv(a.throughput);
-    print_plan(p, work, estimate, table, assignment);
-    return 0;
-  }
   run_setup setup;
-  if (!evaluate) setup = prepare_run(a, p, real, header, out, work, assignment, part);
+  if (!evaluate) {
+    // The grid as units, and this process's share of it.
+    const fergen::shard part = a.shard.empty() ? fergen::shard{} : fergen::shard::parse(a.shard);
+    const experiment::study_work work = experiment::plan_work(real, p.plan, p.generator);
+    const experiment::estimate_settings estimate = experiment::estimate_settings::of(p, real.class_count());
+    const experiment::shard_assignment assignment =
+        experiment::assign_shards(work, part.count, !a.generators.empty(), estimate);
+    if (a.plan_only) {
+      const experiment::throughput_table table =
+          a.throughput.empty() ? experiment::reference_throughput() : experiment::read_throughput_csv(a.throughput);
+      print_plan(p, work, estimate, table, assignment);
+      return 0;
+    }
+    setup = prepare_run(a, p, real, header, out, work, assignment, part);
+  }
   std::filesystem::path html;
 #if FERGEN_TOOL_CUDA
   if (cuda) {

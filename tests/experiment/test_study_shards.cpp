@@ -81,12 +81,8 @@ study_results run_shard(const study_plan& plan, fergen::shard part, const fs::pa
   fs::create_directories(out);
   write_manifest(out / "plan.json", m);
   const generator_store store(store_dir, m.identity_text());
-  study_run_options o;
+  study_run_options o = shard_run_options(w, a, part);
   o.store = &store;
-  o.units.emplace();
-  for (const std::size_t u : a.units_of(part.index)) o.units->insert(w.units[u].key());
-  for (std::size_t g = 0; g < w.generators.size(); ++g)
-    if (shared && a.generator_shard[g] == part.index) o.train_first.push_back(w.generators[g].key());
   o.resume = std::move(resume);
   return run_study(faces(), plan, services, out, header(), o);
 }

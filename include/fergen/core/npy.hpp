@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <random>
 #include <ranges>
 #include <span>
@@ -690,6 +691,24 @@ class atomic_file {
   std::FILE* file_ = nullptr;
   bool committed_ = false;
 };
+
+// A whole file written atomically (atomic_file), for formats that build their bytes first.
+inline void write_atomically(const std::filesystem::path& path, std::span<const std::byte> bytes) {
+  atomic_file out(path);
+  out.write(bytes);
+  out.commit();
+}
+inline void write_atomically(const std::filesystem::path& path, std::string_view text) {
+  write_atomically(path, std::as_bytes(std::span<const char>(text.data(), text.size())));
+}
+
+// A whole text file, or nothing when it cannot be opened: the caller says what was missing in its own terms.
+inline std::optional<std::string> read_text(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return std::nullopt;
+  const std::vector<std::byte> bytes = read_file(path);
+  return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
 
 }  // namespace detail
 

@@ -323,12 +323,6 @@ inline void require_complete_tga(std::span<const std::byte> bytes, std::int64_t 
          " image of ", bits, " bits per pixel needs at least ", needed, " bytes, the file has ", bytes.size());
 }
 
-inline void write_atomically(const std::filesystem::path& file, std::span<const std::byte> bytes) {
-  fergen::detail::atomic_file out(file);
-  out.write(bytes);
-  out.commit();
-}
-
 }  // namespace detail
 
 // Decodes an image file held in memory into 8-bit samples on the [0, 255] scale. origin names the bytes in
@@ -416,11 +410,11 @@ inline std::vector<std::byte> encode_jpeg(const image& img, int quality = 95) {
 // The file is written atomically: it is either left as it was or holds the complete new image (a temporary
 // file in the same directory is renamed over it). Errors name the path.
 inline void write_png(const std::filesystem::path& file, const image& img) {
-  detail::write_atomically(file, detail::encode(img, "write_png: " + file.string(), false, 0));
+  fergen::detail::write_atomically(file, detail::encode(img, "write_png: " + file.string(), false, 0));
 }
 
 inline void write_jpeg(const std::filesystem::path& file, const image& img, int quality = 95) {
-  detail::write_atomically(file, detail::encode(img, "write_jpeg: " + file.string(), true, quality));
+  fergen::detail::write_atomically(file, detail::encode(img, "write_jpeg: " + file.string(), true, quality));
 }
 
 }  // namespace data

@@ -23,7 +23,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -70,13 +69,6 @@ inline bool process_alive(long pid) {
 #endif
 }
 
-inline std::string read_text(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 }  // namespace detail
 
 class generator_store {
@@ -92,14 +84,12 @@ class generator_store {
     const std::filesystem::path plan = dir_ / "plan.txt";
     if (!std::filesystem::exists(plan)) {
       try {
-        fergen::detail::atomic_file file(plan);  // two processes may race here; both write the same text
-        file.write(std::as_bytes(std::span<const char>(identity)));
-        file.commit();
+        fergen::detail::write_atomically(plan, identity);  // two processes may race here; both write the same text
       } catch (const error&) {
         require(std::filesystem::exists(plan), "generator folder ", dir_.string(), ": cannot write plan.txt");
       }
     }
-    const std::string held = detail::read_text(plan);
+    const std::string held = fergen::detail::read_text(plan).value_or("");
     if (held != identity) {
       auto entries = [&](const std::string& text) {
         const key_value_map m = parse_key_value_text(text, (dir_ / "plan.txt").string());
@@ -112,14 +102,6 @@ class generator_store {
   }
 
   const std::filesystem::path& dir() const { return dir_; }
-
-  // The folder name of a generator ("loso_sub01_sub02").
-  static std::string folder_name(const std::string& protocol, const std::string& fold) {
-    std::string name = protocol + "_" + fold;
-    for (char& c : name)
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
-    return name;
-  }
 
   // The generator, if it was published; its set carries the class names given.
   std::optional<trained_generator> load(const std::string& name, const std::vector<std::string>& class_names) const {
@@ -194,7 +176,7 @@ class generator_store {
                {"labels", make_npy(labels, {set.size()})},
                {"frames", make_npy(frames, {set.size()})}},
               npz_compression::stored);
-    if (!g.sample_grid_png.empty()) data::detail::write_atomically(partial / "samples.png", g.sample_grid_png);
+    if (!g.sample_grid_png.empty()) fergen::detail::write_atomically(partial / "samples.png", g.sample_grid_png);
     std::error_code ec;
     std::filesystem::rename(partial, dir_ / name, ec);
     if (ec && !std::filesystem::is_directory(dir_ / name))
@@ -258,7 +240,7 @@ class generator_store {
 
  private:
   static std::pair<std::string, long> holder(const std::filesystem::path& file) {
-    std::istringstream in(detail::read_text(file));
+    std::istringstream in(fergen::detail::read_text(file).value_or(""));
     std::string host;
     long pid = 0;
     in >> host >> pid;

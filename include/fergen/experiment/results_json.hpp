@@ -9,6 +9,7 @@
 #pragma once
 
 #include <fergen/core/error.hpp>
+#include <fergen/core/npy.hpp>
 #include <fergen/data/csv.hpp>
 #include <fergen/experiment/cas.hpp>
 #include <fergen/experiment/study_results.hpp>
@@ -16,9 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -285,20 +284,15 @@ inline study_results study_results_from_json(const detail::json& j, const std::s
 // Atomically (a temporary file renamed over it): a run killed while writing leaves the file of its last cell, which
 // a restarted run reads to skip what is done.
 inline void write_results_json(const std::filesystem::path& file, const study_results& r) {
-  const std::string text = to_json(r).dump(2) + '\n';
-  fergen::detail::atomic_file out(file);
-  out.write(std::as_bytes(std::span<const char>(text)));
-  out.commit();
+  fergen::detail::write_atomically(file, to_json(r).dump(2) + '\n');
 }
 
 inline study_results read_results_json(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  require(in.good(), "cannot read ", file.string(), " (no such file, or not readable)");
-  std::ostringstream text;
-  text << in.rdbuf();
+  const std::optional<std::string> text = fergen::detail::read_text(file);
+  require(text.has_value(), "cannot read ", file.string(), " (no such file, or not readable)");
   detail::json j;
   try {
-    j = detail::json::parse(text.str());
+    j = detail::json::parse(*text);
   } catch (const nlohmann::json::parse_error& e) {
     fail(file.string(), ": not valid JSON (", e.what(), ")");
   }

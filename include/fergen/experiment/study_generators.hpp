@@ -56,12 +56,17 @@ inline std::string joined(const std::vector<std::string>& names) {
   return out;
 }
 
-// The file name of a generator's sample grid under out/figures.
-inline std::string sample_grid_path(const std::string& protocol_name, const std::string& fold) {
-  std::string stem = "samples_" + protocol_name + "_" + fold;
+// A generator's name as a file name ("loso_sub01_sub02"): its sample grid's under out/figures, its folder in a
+// generator store.
+inline std::string generator_stem(const std::string& protocol_name, const std::string& fold) {
+  std::string stem = protocol_name + "_" + fold;
   for (char& c : stem)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
-  return "figures/" + stem + ".png";
+  return stem;
+}
+
+inline std::string sample_grid_path(const std::string& protocol_name, const std::string& fold) {
+  return "figures/samples_" + generator_stem(protocol_name, fold) + ".png";
 }
 
 // Trains generator `index` of the protocol and measures its set against the frames it learned.
@@ -111,7 +116,7 @@ inline trained_generator train_generator(const data::dataset& real, const genera
 
 // Records a generator in the results and writes its sample grid under out.
 inline void record_generator(const trained_generator& g, const std::filesystem::path& out, study_results& results) {
-  if (!g.sample_grid_png.empty()) data::detail::write_atomically(out / g.record.sample_grid, g.sample_grid_png);
+  if (!g.sample_grid_png.empty()) fergen::detail::write_atomically(out / g.record.sample_grid, g.sample_grid_png);
   results.generators.push_back(g.record);
   results.quality.insert(results.quality.end(), g.quality.begin(), g.quality.end());
 }

@@ -6,6 +6,7 @@
 
 #include <fergen/core/error.hpp>
 #include <fergen/core/key_value.hpp>
+#include <fergen/core/npy.hpp>
 #include <fergen/core/shard.hpp>
 #include <fergen/data/dataset.hpp>
 #include <fergen/experiment/study_presets.hpp>
@@ -15,12 +16,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include <bit>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -204,18 +202,15 @@ inline void write_manifest(const std::filesystem::path& file, const study_manife
   for (std::size_t u = 0; u < m.units.size(); ++u)
     j["units"].push_back(nlohmann::ordered_json{{"unit", m.units[u]}, {"shard", m.unit_shard[u]}});
   j["generator_keys"] = m.generator_keys;
-  const std::string text = j.dump(2) + "\n";
-  data::detail::write_atomically(file, std::as_bytes(std::span<const char>(text)));
+  fergen::detail::write_atomically(file, j.dump(2) + "\n");
 }
 
 inline study_manifest read_manifest(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  require(in.good(), file.string(), ": cannot read (is the folder a `fergen study` results folder?)");
-  std::ostringstream text;
-  text << in.rdbuf();
+  const std::optional<std::string> text = fergen::detail::read_text(file);
+  require(text.has_value(), file.string(), ": cannot read (is the folder a `fergen study` results folder?)");
   study_manifest m;
   try {
-    const auto j = nlohmann::ordered_json::parse(text.str());
+    const auto j = nlohmann::ordered_json::parse(*text);
     require(j.at("schema") == "fergen-study-plan/1", "schema ", j.at("schema").dump(), " is not fergen-study-plan/1");
     m.part = fergen::shard::parse(j.at("shard").get<std::string>());
     m.generators = j.at("generators").get<std::string>();

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <fergen/core/error.hpp>
+#include <fergen/core/shard.hpp>
 #include <fergen/data/dataset.hpp>
 #include <fergen/data/leakage.hpp>
 #include <fergen/experiment/cas.hpp>
@@ -24,6 +25,7 @@
 #include <fergen/experiment/study_plan.hpp>
 #include <fergen/experiment/study_progress.hpp>
 #include <fergen/experiment/study_results.hpp>
+#include <fergen/experiment/study_shards.hpp>
 #include <fergen/experiment/study_work.hpp>
 
 #include <algorithm>
@@ -31,6 +33,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -98,6 +101,18 @@ struct study_run_options {
   std::optional<study_results> resume;
 };
 
+// What a shard's assignment decides of its run: its units (when the grid is split) and, with a shared generator
+// folder, the generators it trains before its cells. Every process of a run computes the same.
+inline study_run_options shard_run_options(const study_work& w, const shard_assignment& a, fergen::shard part) {
+  study_run_options o;
+  if (!part.sharded()) return o;
+  o.units.emplace();
+  for (const std::size_t u : a.units_of(part.index)) o.units->insert(w.units[u].key());
+  for (std::size_t g = 0; g < w.generators.size(); ++g)
+    if (a.generator_shard[g] == part.index) o.train_first.push_back(w.generators[g].key());
+  return o;
+}
+
 namespace detail {
 
 // A protocol's folds and generators, planned before any work.
@@ -106,6 +121,8 @@ struct protocol_state {
   std::string name;
   std::vector<fold_plan> fixed_folds;
   protocol_generators gens;
+
+  std::string generator_key(std::size_t g) const { return name + "/" + gens.plans[g].name; }  // as study_work's
 };
 
 // The units' cells this run still has to do.
@@ -144,25 +161,22 @@ class cell_selection {
 
 // Generator g of a protocol, from the store when one holds it (published by another shard, or by this run before a
 // restart), else trained here (and published, when there is a store). Waits while another process trains it.
-// `counted`: the generators the progress counts already (a shard reads back the ones it trained first).
 inline trained_generator obtain_generator(const data::dataset& real, const protocol_state& p, std::size_t g,
                                           const study_plan& plan, const study_services& services,
-                                          const generator_store* store, study_progress& progress,
-                                          std::set<std::string>& counted) {
+                                          const generator_store* store, study_progress& progress) {
   const generator_plan& gen = p.gens.plans[g];
-  const bool first = counted.insert(p.name + "/" + gen.name).second;
   const auto start = progress.elapsed();
   if (store == nullptr) {
     trained_generator t = train_generator(real, gen, g, p.name, plan, services, progress);
     progress.generator_done(progress.elapsed() - start);
     return t;
   }
-  const std::string folder = generator_store::folder_name(p.name, gen.name);
+  const std::string folder = generator_stem(p.name, gen.name);
   bool said = false;
   for (;;) {
     if (std::optional<trained_generator> t = store->load(folder, real.class_names())) {
       log_line(services, str("generator [", p.name, " ", gen.name, "]: read from ", (store->dir() / folder).string()));
-      if (first) progress.generator_found();
+      progress.generator_found();
       return std::move(*t);
     }
     if (auto claim = store->try_claim(folder)) {
@@ -203,22 +217,25 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
     p.fixed_folds = plan_folds(real, prot, plan.seed, plan.folds, plan.test_fraction);
     p.gens = plan_protocol_generators(real, p.fixed_folds, plan);
     if (plan.uses_synthetic() && cells.any(plan, p.name))
-      for (const auto& g : p.gens.plans) to_obtain.insert(p.name + "/" + g.name);
+      for (std::size_t g = 0; g < p.gens.plans.size(); ++g) to_obtain.insert(p.generator_key(g));
     protocols.push_back(std::move(p));
   }
   study_progress progress(cells.count(plan), plan.uses_synthetic() ? static_cast<std::int64_t>(to_obtain.size()) : 0);
-  std::set<std::string> counted;  // the generators the progress has counted as trained or found
   if (options.resume)
     log_line(services, str("resuming: ", results.trials_run.size(), " cell(s) done in ", (out / "results.json").string(),
                            ", ", progress.cells_total(), " to go"));
 
-  // A shard's share of the generators of a shared folder, trained before its cells so that no shard waits long.
+  // A shard's share of the generators of a shared folder, trained before its cells so that no shard waits long;
+  // kept for its own cells when it has some of their protocol.
+  std::map<std::string, trained_generator> trained_first;
   if (plan.uses_synthetic() && options.store != nullptr)
     for (const detail::protocol_state& p : protocols)
       for (std::size_t g = 0; g < p.gens.plans.size(); ++g)
-        if (std::find(options.train_first.begin(), options.train_first.end(), p.name + "/" + p.gens.plans[g].name) !=
-            options.train_first.end())
-          detail::obtain_generator(real, p, g, plan, services, options.store, progress, counted);
+        if (std::find(options.train_first.begin(), options.train_first.end(), p.generator_key(g)) !=
+            options.train_first.end()) {
+          trained_generator t = detail::obtain_generator(real, p, g, plan, services, options.store, progress);
+          if (cells.any(plan, p.name)) trained_first.emplace(p.generator_key(g), std::move(t));
+        }
 
   for (detail::protocol_state& p : protocols) {
     const bool work = cells.any(plan, p.name);
@@ -235,8 +252,11 @@ inline study_results run_study(const data::dataset& real, const study_plan& plan
     if (!work) continue;
     if (plan.uses_synthetic())
       for (std::size_t g = 0; g < p.gens.plans.size(); ++g) {
-        trained_generator t = detail::obtain_generator(real, p, g, plan, services, options.store, progress, counted);
-        if (recorded.insert(p.name + "/" + p.gens.plans[g].name).second) detail::record_generator(t, out, results);
+        const auto first = trained_first.find(p.generator_key(g));
+        trained_generator t = first != trained_first.end()
+                                  ? std::move(first->second)
+                                  : detail::obtain_generator(real, p, g, plan, services, options.store, progress);
+        if (recorded.insert(p.generator_key(g)).second) detail::record_generator(t, out, results);
         p.gens.sets[g] = std::move(t.images);
       }
 
