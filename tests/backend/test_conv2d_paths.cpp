@@ -4,7 +4,10 @@
 // geometries fergen's networks use and on the awkward ones (odd sizes, dilation, asymmetric kernels and strides,
 // rows that PyTorch's floor leaves unread, batch 1, one input channel). In a build without oneDNN every choice runs
 // the reference path and the test checks that too.
+#include <fergen/backend/cpu/activations.hpp>
+#include <fergen/backend/cpu/batch_norm.hpp>
 #include <fergen/backend/cpu/conv2d.hpp>
+#include <fergen/backend/cpu/conv2d_fused.hpp>
 
 #include "support/gradient_check.hpp"
 
@@ -110,6 +113,69 @@ TEST_CASE("every CPU convolution path agrees with the double-precision reference
       CHECK(relative_error(db_only, db64) <= tolerance);
     }
   }
+}
+
+TEST_CASE("the fused convolution (BatchNorm and ReLU as its epilogue) gives the bits of the three ops on every path") {
+  using F = cpu<float>;
+  std::int64_t compared = 0;
+  for (const auto kernels : {cpu_kernels::onednn, cpu_kernels::onednn_gemm, cpu_kernels::automatic, cpu_kernels::reference}) {
+    CAPTURE(to_string(kernels));
+    for (const auto& c : cases) {
+      CAPTURE(c.name);
+      const shape ws{c.out, c.x.c, c.g.kernel_h, c.g.kernel_w}, channel{c.out, 1, 1, 1};
+      const auto x = testing::random_tensor<float>(c.x, 11), w = testing::random_tensor<float>(ws, 12),
+                 b = testing::random_tensor<float>(channel, 13), gamma = testing::random_tensor<float>(channel, 14),
+                 beta = testing::random_tensor<float>(channel, 15);
+      // Running statistics as a trained network has them: means off zero (some large against the spread, where
+      // the mean's rounding matters), variances positive.
+      auto mean = testing::random_tensor<float>(channel, 16), var = testing::random_tensor<float>(channel, 17);
+      for (std::int64_t i = 0; i < c.out; ++i) {
+        mean.data()[i] = mean.data()[i] * (i % 3 == 0 ? 40.0f : 1.0f);
+        var.data()[i] = 0.05f + var.data()[i] * var.data()[i];
+      }
+      auto ctx = context<F>::eval();
+      ctx.resources.kernels = kernels;
+      for (const bool affine : {true, false}) {
+        for (const int variant : {0, 1, 2}) {  // BatchNorm and ReLU, BatchNorm alone, ReLU alone
+          for (const bool with_bias : {true, false}) {
+            CAPTURE(affine);
+            CAPTURE(variant);
+            CAPTURE(with_bias);
+            const tensor<F>* bias = with_bias ? &b : nullptr;
+            const ops::running_normalization<F> n{affine ? &gamma : nullptr, affine ? &beta : nullptr, &mean, &var, 1e-3};
+            const ops::conv2d_epilogue<F> after{variant == 2 ? nullptr : &n, variant != 1};
+            tensor<F> want = ops::conv2d<F>::forward(ctx, x, w, bias, c.g);
+            if (variant != 2) want = ops::batch_norm<F>::forward_inference(ctx, want, n.weight, n.bias, mean, var, n.eps).y;
+            if (variant != 1) want = ops::activation<F>::forward(ctx, want, ops::relu_function{});
+            const tensor<F> got = ops::conv2d_fused<F>::forward(ctx, x, w, bias, c.g, after);
+            REQUIRE(got.shape() == want.shape());
+            // fergen's own paths compute the same float operations in the same order: the same bits. oneDNN's
+            // post-ops do too with Debian's 2.6 (sub, mul, add, max), but another version may contract them.
+            std::int64_t differ = 0;
+            for (std::int64_t i = 0; i < got.size(); ++i) differ += got.data()[i] != want.data()[i];
+            if (kernels == cpu_kernels::reference || kernels == cpu_kernels::onednn_gemm) CHECK(differ == 0);
+            CHECK(relative_error(got, want) <= 1e-6);
+            ++compared;
+          }
+        }
+      }
+    }
+  }
+  CHECK(compared == 4 * static_cast<std::int64_t>(cases.size()) * 12);
+}
+
+TEST_CASE("the fused convolution checks the normalisation it is given") {
+  using F = cpu<float>;
+  const auto x = testing::random_tensor<float>({1, 2, 5, 5}, 1), w = testing::random_tensor<float>({4, 2, 3, 3}, 2);
+  const auto four = testing::random_tensor<float>({4, 1, 1, 1}, 3), three = testing::random_tensor<float>({3, 1, 1, 1}, 4);
+  auto ctx = context<F>::eval();
+  const ops::conv2d_geometry g{3, 3, 1, 1, 1, 1, 1, 1};
+  const ops::running_normalization<F> wrong_mean{nullptr, nullptr, &three, &four, 1e-5};
+  CHECK_THROWS_WITH_AS(ops::conv2d_fused<F>::forward(ctx, x, w, nullptr, g, {&wrong_mean, true}),
+                       doctest::Contains("running_mean holds 3 values"), error);
+  const ops::running_normalization<F> negative_eps{nullptr, nullptr, &four, &four, -1};
+  CHECK_THROWS_WITH_AS(ops::conv2d_fused<F>::forward(ctx, x, w, nullptr, g, {&negative_eps, false}),
+                       doctest::Contains("eps must be finite and non-negative"), error);
 }
 
 TEST_CASE("the convolution paths run at any thread count, and the choice of a context is its own") {

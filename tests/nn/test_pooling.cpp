@@ -73,13 +73,29 @@ nn::avg_pool2d<B> avg_pool_from(const std::vector<std::int64_t>& a) {
                             .count_include_pad = a[7] != 0});
 }
 
-// Runs one layer on a reference case: forward and backward with PyTorch's input and upstream gradient.
+// Bit-for-bit, NaN equal to NaN.
+template <class T>
+std::int64_t mismatches(const tensor<cpu<T>>& a, const tensor<cpu<T>>& b) {
+  REQUIRE(a.shape() == b.shape());
+  std::int64_t count = 0;
+  for (std::int64_t i = 0; i < a.size(); ++i) {
+    const T u = a.data()[i], v = b.data()[i];
+    if (!(u == v || (std::isnan(u) && std::isnan(v)))) ++count;
+  }
+  return count;
+}
+
+// Runs one layer on a reference case: forward and backward with PyTorch's input and upstream gradient. The
+// forward in inference (max pooling's values-only kernel) must give the training forward's values exactly.
 template <class T, class Layer>
 std::tuple<tensor<cpu<T>>, tensor<cpu<T>>> run(Layer& layer, const npz_archive& ref) {
-  auto ctx = context<cpu<T>>::train();
   const auto x = testing::to_tensor<T>(testing::member(ref, "x"));
+  auto eval = context<cpu<T>>::eval();
+  const auto y_eval = layer.forward(eval, x);
+  auto ctx = context<cpu<T>>::train();
   auto y = layer.forward(ctx, x);
   REQUIRE(y.shape() == layer.output_shape(x.shape()));
+  CHECK(mismatches(y_eval, y) == 0);
   auto dx = layer.backward(ctx, testing::to_tensor<T>(testing::member(ref, "dy")));
   return {y, dx};
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <fergen/backend/batch_norm.hpp>
+#include <fergen/backend/conv2d_fused.hpp>
 #include <fergen/backend/cpu/batch_norm.hpp>
 #include <fergen/nn/layer.hpp>
 
@@ -113,6 +114,17 @@ class batch_norm2d {
     if (running_mean_) visit("running_mean", *running_mean_);
     if (running_var_) visit("running_var", *running_var_);
     if (num_batches_tracked_) visit("num_batches_tracked", *num_batches_tracked_);
+  }
+
+  // What this layer applies in evaluation, for a convolution before it to apply in the same op
+  // (nn/inference_fusion.hpp); none where it normalises with batch statistics even then (no running statistics).
+  std::optional<ops::running_normalization<B>> running_normalization() const {
+    if (!options_.track_running_stats) return std::nullopt;
+    return ops::running_normalization<B>{.weight = weight_ ? &weight_->value : nullptr,
+                                         .bias = bias_ ? &bias_->value : nullptr,
+                                         .mean = &running_mean_->value,
+                                         .var = &running_var_->value,
+                                         .eps = options_.eps};
   }
 
   parameter<B>* weight() { return weight_ ? &*weight_ : nullptr; }

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <fergen/backend/conv2d.hpp>
+#include <fergen/backend/conv2d_fused.hpp>
 #include <fergen/backend/cpu/conv2d.hpp>
+#include <fergen/backend/cpu/conv2d_fused.hpp>
 #include <fergen/nn/layer.hpp>
 
 #include <cmath>
@@ -50,6 +52,13 @@ class conv2d {
     tensor_type y = ops::conv2d<B>::forward(ctx, x, weight_.value, bias_ ? &bias_->value : nullptr, geometry_);
     input_ = ctx.record ? std::optional<tensor_type>(x) : std::nullopt;
     return y;
+  }
+
+  // This convolution and what follows it in inference as one op (nn/inference_fusion.hpp); keeps nothing.
+  tensor_type forward_fused(context<B>& ctx, const tensor_type& x, const ops::conv2d_epilogue<B>& after) {
+    output_shape(x.shape());
+    input_.reset();
+    return ops::conv2d_fused<B>::forward(ctx, x, weight_.value, bias_ ? &bias_->value : nullptr, geometry_, after);
   }
 
   tensor_type backward(context<B>& ctx, const tensor_type& dy) {

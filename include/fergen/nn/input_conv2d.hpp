@@ -4,9 +4,11 @@
 #include <fergen/backend/arithmetic.hpp>
 #include <fergen/backend/channel_affine.hpp>
 #include <fergen/backend/conv2d.hpp>
+#include <fergen/backend/conv2d_fused.hpp>
 #include <fergen/backend/cpu/arithmetic.hpp>
 #include <fergen/backend/cpu/channel_affine.hpp>
 #include <fergen/backend/cpu/conv2d.hpp>
+#include <fergen/backend/cpu/conv2d_fused.hpp>
 #include <fergen/nn/conv2d.hpp>
 #include <fergen/nn/layer.hpp>
 
@@ -147,6 +149,17 @@ class input_conv2d {
     tensor_type y = ops::conv2d<B>::forward(ctx, lifted, folded, bias, conv_.geometry());
     if (ctx.record) saved_ = saved{lifted, std::move(folded)};
     return y;
+  }
+
+  // This convolution and what follows it in inference as one op (nn/inference_fusion.hpp); keeps nothing.
+  tensor_type forward_fused(context<B>& ctx, const tensor_type& x, const ops::conv2d_epilogue<B>& after) {
+    output_shape(x.shape());
+    const tensor_type* bias = conv_.bias() ? &conv_.bias()->value : nullptr;
+    saved_.reset();
+    if (identity_) return ops::conv2d_fused<B>::forward(ctx, x, conv_.weight().value, bias, conv_.geometry(), after);
+    return ops::conv2d_fused<B>::forward(ctx, ops::channel_affine<B>::forward(ctx, x, lift_map()),
+                                         ops::channel_affine<B>::forward(ctx, conv_.weight().value, fold_map()), bias,
+                                         conv_.geometry(), after);
   }
 
   tensor_type backward(context<B>& ctx, const tensor_type& dy) {

@@ -94,6 +94,19 @@ double exact_offset(double mean) {
   return mean - static_cast<double>(static_cast<T>(mean));
 }
 
+// The float constants of a channel's normalisation y = (x - m) * a + b, from the mean and 1/sqrt(var + eps) in
+// double: a = gamma invstd, m the mean rounded to T, and b = beta less what that rounding moved (exact_offset).
+template <class T>
+struct channel_constants {
+  T m, a, b;
+  channel_constants(double mean, double invstd, const T* gamma, const T* beta, std::int64_t c) {
+    const double scale = (gamma ? static_cast<double>(gamma[c]) : 1.0) * invstd;
+    m = static_cast<T>(mean);
+    a = static_cast<T>(scale);
+    b = static_cast<T>((beta ? static_cast<double>(beta[c]) : 0.0) - exact_offset<T>(mean) * scale);
+  }
+};
+
 // Channels of less than this many values are grouped onto one thread: waking workers costs more.
 inline std::int64_t channels_per_thread(std::int64_t values_per_channel) {
   return std::max<std::int64_t>(1, 32768 / std::max<std::int64_t>(1, values_per_channel));
@@ -264,11 +277,7 @@ struct batch_norm<cpu<T>> {
   // computed in double, the per-element work in T.
   static void normalize_channel(const T* in, T* out, const shape& xs, std::int64_t c, double mean, double invstd,
                                 const T* gamma, const T* beta) {
-    const double scale = (gamma ? static_cast<double>(gamma[c]) : 1.0) * invstd;
-    const T m = static_cast<T>(mean);
-    const T a = static_cast<T>(scale);
-    const T b = static_cast<T>((beta ? static_cast<double>(beta[c]) : 0.0) -
-                               cpu_batch_norm::exact_offset<T>(mean) * scale);
+    const auto [m, a, b] = cpu_batch_norm::channel_constants<T>(mean, invstd, gamma, beta, c);
     const std::int64_t plane = xs.plane();
     for (std::int64_t i = 0; i < xs.n; ++i) {
       const std::int64_t offset = (i * xs.c + c) * plane;

@@ -6,6 +6,7 @@
 #include <fergen/backend/context.hpp>
 #include <fergen/backend/conv2d.hpp>
 #include <fergen/backend/cpu/blas.hpp>
+#include <fergen/backend/cpu/conv2d_epilogue.hpp>
 #include <fergen/backend/cpu/conv2d_onednn.hpp>
 #include <fergen/backend/cpu/tensor.hpp>
 #include <fergen/backend/cpu/winograd.hpp>
@@ -151,6 +152,13 @@ struct conv2d<cpu<T>> {
 
   static tensor_type forward(context_type& ctx, const tensor_type& x, const tensor_type& weight, const tensor_type* bias,
                              const conv2d_geometry& g) {
+    return forward(ctx, x, weight, bias, g, cpu_conv::epilogue<T>{});
+  }
+
+  // The convolution with `after` applied to its output (conv2d_fused's CPU kernel): by each path where its output
+  // is still hot (a oneDNN post-op, the rows a gemm task has just written), else in one pass.
+  static tensor_type forward(context_type& ctx, const tensor_type& x, const tensor_type& weight, const tensor_type* bias,
+                             const conv2d_geometry& g, const cpu_conv::epilogue<T>& after) {
     const shape xs = x.shape(), ws = weight.shape();
     check(xs, ws, g);
     const shape ys = g.output(xs, ws.n);
@@ -159,15 +167,22 @@ struct conv2d<cpu<T>> {
     const cpu_kernels kernels = ctx.resources.kernels;
 #if FERGEN_CPU_ONEDNN
     if constexpr (std::is_same_v<T, float>) {
-      if (cpu_onednn::use_primitive(kernels, cpu_onednn::conv_pass::forward_training, xs, ws, g) &&
-          cpu_onednn::forward(x.data(), weight.data(), bias ? bias->data() : nullptr, y.data(), {xs, ws, ys, g},
-                              ctx.record))
-        return y;
+      if (cpu_onednn::use_primitive(kernels, cpu_onednn::conv_pass::forward_training, xs, ws, g)) {
+        const cpu_onednn::conv_problem problem{xs, ws, ys, g};
+        const float* b = bias ? bias->data() : nullptr;
+        if (cpu_onednn::forward(x.data(), weight.data(), b, y.data(), problem, ctx.record, after)) return y;
+        // No fast kernel with these post-ops: the plain primitive, then the epilogue in one pass.
+        if (!after.empty() && cpu_onednn::forward(x.data(), weight.data(), b, y.data(), problem, ctx.record, {})) {
+          after.apply_all(y.data(), ys);
+          return y;
+        }
+      }
     }
 #endif
     if (cpu_winograd::applies(g, xs, ws.n)) {
       cpu_winograd::convolve(x.data(), xs, cpu_winograd::transform_weights(weight.data(), ws.n, ws.c, false), ws.n,
                              bias ? bias->data() : nullptr, y.data(), kernels);
+      after.apply_all(y.data(), ys);
       return y;
     }
     const std::int64_t k = ws.c * ws.h * ws.w, p = ys.h * ys.w;
@@ -180,13 +195,14 @@ struct conv2d<cpu<T>> {
       });
       cpu_blas::parallel_gemm(false, false, ys.c, np, k, T{1}, w, k, col.get(), np, T{0}, out.get(), np, kernels);
       cpu_conv::from_channel_major(out.get(), ys.n, ys.c, p, y.data());
-      if (bias) {
-        parallel_for(ys.n * ys.c, [&](std::int64_t i) {
-          T* row = y.data() + i * p;
+      parallel_for(ys.n * ys.c, [&](std::int64_t i) {
+        T* row = y.data() + i * p;
+        if (bias) {
           const T b = bias->data()[i % ys.c];
           for (std::int64_t j = 0; j < p; ++j) row[j] += b;
-        }, 64);
-      }
+        }
+        after.apply(row, i % ys.c, p);
+      }, 64);
       return y;
     }
     const auto plan = cpu_conv::plan::make(xs.n, p, 256);
@@ -207,6 +223,7 @@ struct conv2d<cpu<T>> {
         cpu_conv::im2col(xn, xs, g, ys.w, p0, p1, col.get(), p1 - p0);
         cpu_blas::gemm(false, false, ys.c, p1 - p0, k, T{1}, w, k, col.get(), p1 - p0, beta, yn + p0, p, kernels);
       }
+      for (std::int64_t oc = 0; oc < ys.c; ++oc) after.apply(yn + oc * p + p0, oc, p1 - p0);
     });
     return y;
   }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <fergen/backend/conv2d.hpp>
+#include <fergen/backend/cpu/conv2d_epilogue.hpp>
 #include <fergen/backend/cpu/onednn.hpp>
 #include <fergen/core/parallel.hpp>
 #include <fergen/core/shape.hpp>
@@ -20,23 +21,35 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string_view>
 
 FERGEN_BEGIN_NAMESPACE
 namespace ops::cpu_onednn {
 
 enum class conv_pass : std::int64_t { forward_training, forward_inference, backward_data, backward_weights };
 
-// One convolution problem: the pass, the input's shape, the filters and the geometry, whether there is a bias, and
-// the thread count (oneDNN fits its blocking and partition to the threads it will run on when the primitive is
-// made).
+// The post-ops a forward primitive applies to its output (cpu_conv::epilogue without its constants, which are
+// run-time arguments): a normalisation (x - mean) * scale + shift as three per-channel binary ops, then a ReLU.
+struct post_ops_kind {
+  bool normalize = false;
+  bool relu = false;
+
+  static post_ops_kind of(const cpu_conv::epilogue<float>& e) { return {e.mean != nullptr, e.relu}; }
+  std::int64_t code() const { return (normalize ? 1 : 0) | (relu ? 2 : 0); }
+};
+
+// One convolution problem: the pass, the input's shape, the filters and the geometry, whether there is a bias, the
+// forward's post-ops, and the thread count (oneDNN fits its blocking and partition to the threads it will run on
+// when the primitive is made).
 struct conv_key {
   conv_pass pass;
-  std::array<std::int64_t, 15> v;  // x n c h w, out channels, geometry (8), bias, threads
+  std::array<std::int64_t, 16> v;  // x n c h w, out channels, geometry (8), bias, post-ops, threads
 
-  conv_key(conv_pass p, const shape& x, std::int64_t out_channels, const conv2d_geometry& g, bool bias)
+  conv_key(conv_pass p, const shape& x, std::int64_t out_channels, const conv2d_geometry& g, bool bias,
+           post_ops_kind post)
       : pass(p),
         v{x.n, x.c, x.h, x.w, out_channels, g.kernel_h, g.kernel_w, g.stride_h, g.stride_w, g.pad_h, g.pad_w,
-          g.dilation_h, g.dilation_w, bias ? 1 : 0, thread_count()} {}
+          g.dilation_h, g.dilation_w, bias ? 1 : 0, post.code(), thread_count()} {}
   bool operator==(const conv_key&) const = default;
 };
 struct conv_key_hash {
@@ -110,17 +123,40 @@ inline dnnl::primitive_attr user_scratchpad() {
   return attr;
 }
 
+// The per-channel operand of a binary post-op: C values broadcast over N, H and W.
+inline dnnl::memory::desc per_channel(std::int64_t channels) {
+  return {dims{1, channels, 1, 1}, dnnl::memory::data_type::f32, tag::nchw};
+}
+
+// The epilogue as post-ops, in cpu_conv::epilogue's order: x - mean, * scale, + shift (binary ops with per-channel
+// operands, arguments 0, 1 and 2 at execution), then max(x, 0).
+inline void add_post_ops(dnnl::primitive_attr& attr, post_ops_kind post, std::int64_t channels) {
+  dnnl::post_ops ops;
+  if (post.normalize) {
+    ops.append_binary(dnnl::algorithm::binary_sub, per_channel(channels));
+    ops.append_binary(dnnl::algorithm::binary_mul, per_channel(channels));
+    ops.append_binary(dnnl::algorithm::binary_add, per_channel(channels));
+  }
+  if (post.relu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  attr.set_post_ops(ops);
+}
+
 // The plan for a problem, or null when oneDNN has no implementation for it (the caller takes the reference path).
-inline std::shared_ptr<const conv_plan> plan_for(conv_pass pass, const conv_problem& p, bool bias) {
-  return conv_plans().get(conv_key(pass, p.x, p.y.c, p.g, bias), [&]() -> std::shared_ptr<const conv_plan> {
+// A forward with post-ops that only oneDNN's reference implementation takes has no plan either: that kernel is
+// slower than the plain primitive followed by fergen's own pass.
+inline std::shared_ptr<const conv_plan> plan_for(conv_pass pass, const conv_problem& p, bool bias,
+                                                 post_ops_kind post = {}) {
+  return conv_plans().get(conv_key(pass, p.x, p.y.c, p.g, bias, post), [&]() -> std::shared_ptr<const conv_plan> {
     try {
-      const dnnl::primitive_attr attr = user_scratchpad();
+      dnnl::primitive_attr attr = user_scratchpad();
       auto plan = std::make_shared<conv_plan>();
       const auto x_plain = plain(p.x), w_plain = plain(p.w, tag::oihw), y_plain = plain(p.y);
       if (pass == conv_pass::forward_training || pass == conv_pass::forward_inference) {
+        if (post.code() != 0) add_post_ops(attr, post, p.y.c);
         const auto pd = p.forward_pd(
             pass == conv_pass::forward_training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
             bias, attr);
+        if (post.code() != 0 && std::string_view(pd.impl_info_str()).starts_with("ref")) return nullptr;
         plan->compute = dnnl::convolution_forward(pd);
         plan->a = pd.src_desc();
         plan->b = pd.weights_desc();
@@ -179,9 +215,13 @@ inline dnnl::memory out_layout(const dnnl::memory& plain_out, const conv_plan& p
   return copy.memory();
 }
 
-// y = conv(x, w) + bias (bias may be null). False, with y untouched, when oneDNN has no kernel for the problem.
-inline bool forward(const float* x, const float* w, const float* bias, float* y, const conv_problem& p, bool training) {
-  const auto plan = plan_for(training ? conv_pass::forward_training : conv_pass::forward_inference, p, bias != nullptr);
+// y = after(conv(x, w) + bias) (bias may be null, after empty). False, with y untouched, when oneDNN has no kernel
+// for the problem.
+inline bool forward(const float* x, const float* w, const float* bias, float* y, const conv_problem& p, bool training,
+                    const cpu_conv::epilogue<float>& after) {
+  const post_ops_kind post = post_ops_kind::of(after);
+  const auto plan = plan_for(training ? conv_pass::forward_training : conv_pass::forward_inference, p, bias != nullptr,
+                             post);
   if (!plan) return false;
   pooled_memory a_copy, b_copy, out_copy, scratch(plan->scratchpad);
   const dnnl::memory a = in_layout(wrap(plain(p.x), x), plan->a_in, plan->a, a_copy);
@@ -191,6 +231,11 @@ inline bool forward(const float* x, const float* w, const float* bias, float* y,
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, out}, {DNNL_ARG_SCRATCHPAD, scratch.memory()}};
   if (bias) args.emplace(DNNL_ARG_BIAS, wrap(vector_desc(p.y.c), bias));
+  if (post.normalize) {
+    int i = 0;
+    for (const float* operand : {after.mean, after.scale, after.shift})
+      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(i++) | DNNL_ARG_SRC_1, wrap(per_channel(p.y.c), operand));
+  }
   plan->compute.execute(stream(), args);
   if (plan->out_back) plan->out_back->execute(stream(), out, y_plain);
   return true;

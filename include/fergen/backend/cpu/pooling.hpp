@@ -3,6 +3,7 @@
 #pragma once
 
 #include <fergen/backend/context.hpp>
+#include <fergen/backend/cpu/memory_pool.hpp>
 #include <fergen/backend/cpu/tensor.hpp>
 #include <fergen/backend/pooling.hpp>
 #include <fergen/core/parallel.hpp>
@@ -53,7 +54,11 @@ struct max_pool2d<cpu<T>> {
     require(xs.plane() <= std::numeric_limits<std::int32_t>::max(), g.describe("max_pool2d"), ": input ", xs,
             " has more than 2^31 elements per plane");
     tensor_type y = tensor_type::uninitialized(ys);
-    if (indices) indices->resize(static_cast<std::size_t>(ys.size()));
+    if (!indices) {
+      values_only(x.data(), xs, y.data(), ys, g);
+      return y;
+    }
+    indices->resize(static_cast<std::size_t>(ys.size()));
     std::int32_t* arg_base = indices ? indices->data() : nullptr;
     const std::int64_t in_plane = xs.plane(), out_plane = ys.plane();
     parallel_for(xs.n * xs.c, [&](std::int64_t p) {
@@ -83,6 +88,44 @@ struct max_pool2d<cpu<T>> {
       }
     }, cpu_pool::grain(out_plane * g.kernel_h * g.kernel_w));
     return y;
+  }
+
+  // Inference wants only the values, and a maximum is separable: per output row, the maximum over the window's
+  // rows of every input column (whole rows at a time), then over each window's columns of those. Branch-free
+  // loops over contiguous or evenly strided data, which the compiler vectorises, instead of a scan of every window
+  // that keeps its argument. The NaN rule is the scan's: a NaN takes over.
+  static void values_only(const T* x, const shape& xs, T* y, const shape& ys, const pool2d_geometry& g) {
+    constexpr T lowest = -std::numeric_limits<T>::infinity();
+    const auto take = [](T best, T v) { return (v > best || v != v) ? v : best; };
+    // Tap kw of window ow reads input column ow * stride - pad + kw: inside the row for ow in [first, last).
+    std::vector<std::int64_t> first(static_cast<std::size_t>(g.kernel_w)), last(first.size());
+    for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
+      const std::int64_t offset = kw - g.pad_w;
+      first[static_cast<std::size_t>(kw)] = std::clamp<std::int64_t>((g.stride_w - 1 - offset) / g.stride_w, 0, ys.w);
+      last[static_cast<std::size_t>(kw)] =
+          std::clamp<std::int64_t>(pool2d_geometry::floor_div(xs.w - 1 - offset, g.stride_w) + 1, 0, ys.w);
+    }
+    const std::int64_t in_plane = xs.plane(), out_plane = ys.plane(), stride = g.stride_w;
+    parallel_for(xs.n * xs.c, [&](std::int64_t p) {
+      const T* in = x + p * in_plane;
+      cpu_detail::scratch_buffer<T> column_max(xs.w);
+      T* c = column_max.get();
+      for (std::int64_t oh = 0; oh < ys.h; ++oh) {
+        const cpu_pool::window rows = cpu_pool::span(oh, xs.h, g.kernel_h, g.stride_h, g.pad_h);
+        std::fill(c, c + xs.w, lowest);
+        for (std::int64_t ih = rows.lo; ih < rows.hi; ++ih) {
+          const T* row = in + ih * xs.w;
+          for (std::int64_t iw = 0; iw < xs.w; ++iw) c[iw] = take(c[iw], row[iw]);
+        }
+        T* o = y + p * out_plane + oh * ys.w;
+        std::fill(o, o + ys.w, lowest);
+        for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
+          const T* tap = c + kw - g.pad_w;
+          for (std::int64_t ow = first[static_cast<std::size_t>(kw)]; ow < last[static_cast<std::size_t>(kw)]; ++ow)
+            o[ow] = take(o[ow], tap[ow * stride]);
+        }
+      }
+    }, cpu_pool::grain(out_plane * g.kernel_h * g.kernel_w));
   }
 
   static tensor_type backward(context_type&, const tensor_type& dy, const indices_type& indices, const shape& xs,
