@@ -90,13 +90,13 @@ class sequential {
  private:
   using slots_type = detail::slots_for<Ls...>;
 
-  // Layers I .. I + run::length - 1 as one op; false, with nothing run, where this forward may not fuse.
-  template <std::size_t I, class run>
+  // Layers I .. I + Run::length - 1 as one op; false, with nothing run, where this forward may not fuse.
+  template <std::size_t I, class Run>
   bool forward_fused(context<backend>& ctx, tensor<backend>& y) {
     if (!fuses(ctx)) return false;
-    ops::conv2d_epilogue<backend> after{.relu = run::clamps};
+    ops::conv2d_epilogue<backend> after{.relu = Run::clamps};
     std::optional<ops::running_normalization<backend>> normalization;
-    if constexpr (run::normalizes) {
+    if constexpr (Run::normalizes) {
       normalization = get<I + 1>().running_normalization();
       if (!normalization) return false;  // batch statistics even in evaluation
       // The checks the BatchNorm's own forward would make, under its name.

@@ -195,14 +195,16 @@ struct conv2d<cpu<T>> {
       });
       cpu_blas::parallel_gemm(false, false, ys.c, np, k, T{1}, w, k, col.get(), np, T{0}, out.get(), np, kernels);
       cpu_conv::from_channel_major(out.get(), ys.n, ys.c, p, y.data());
-      parallel_for(ys.n * ys.c, [&](std::int64_t i) {
-        T* row = y.data() + i * p;
-        if (bias) {
-          const T b = bias->data()[i % ys.c];
-          for (std::int64_t j = 0; j < p; ++j) row[j] += b;
-        }
-        after.apply(row, i % ys.c, p);
-      }, 64);
+      if (bias || !after.empty()) {
+        parallel_for(ys.n * ys.c, [&](std::int64_t i) {
+          T* row = y.data() + i * p;
+          if (bias) {
+            const T b = bias->data()[i % ys.c];
+            for (std::int64_t j = 0; j < p; ++j) row[j] += b;
+          }
+          after.apply(row, i % ys.c, p);
+        }, 64);
+      }
       return y;
     }
     const auto plan = cpu_conv::plan::make(xs.n, p, 256);

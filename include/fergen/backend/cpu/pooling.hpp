@@ -59,12 +59,12 @@ struct max_pool2d<cpu<T>> {
       return y;
     }
     indices->resize(static_cast<std::size_t>(ys.size()));
-    std::int32_t* arg_base = indices ? indices->data() : nullptr;
+    std::int32_t* arg_base = indices->data();
     const std::int64_t in_plane = xs.plane(), out_plane = ys.plane();
     parallel_for(xs.n * xs.c, [&](std::int64_t p) {
       const T* in = x.data() + p * in_plane;
       T* out = y.data() + p * out_plane;
-      std::int32_t* arg = arg_base ? arg_base + p * out_plane : nullptr;
+      std::int32_t* arg = arg_base + p * out_plane;
       for (std::int64_t oh = 0; oh < ys.h; ++oh) {
         const auto rows = cpu_pool::span(oh, xs.h, g.kernel_h, g.stride_h, g.pad_h);
         for (std::int64_t ow = 0; ow < ys.w; ++ow) {
@@ -83,7 +83,7 @@ struct max_pool2d<cpu<T>> {
             }
           }
           out[oh * ys.w + ow] = best;
-          if (arg) arg[oh * ys.w + ow] = static_cast<std::int32_t>(where);
+          arg[oh * ys.w + ow] = static_cast<std::int32_t>(where);
         }
       }
     }, cpu_pool::grain(out_plane * g.kernel_h * g.kernel_w));
