@@ -137,29 +137,19 @@ class input_conv2d {
 
   tensor_type forward(context<B>& ctx, const tensor_type& x) {
     output_shape(x.shape());
-    tensor_type* bias = conv_.bias() ? &conv_.bias()->value : nullptr;
     saved_.reset();
-    if (identity_) {
-      tensor_type y = ops::conv2d<B>::forward(ctx, x, conv_.weight().value, bias, conv_.geometry());
-      if (ctx.record) saved_ = saved{x, std::nullopt};
-      return y;
-    }
-    const tensor_type lifted = ops::channel_affine<B>::forward(ctx, x, lift_map());
-    tensor_type folded = ops::channel_affine<B>::forward(ctx, conv_.weight().value, fold_map());
-    tensor_type y = ops::conv2d<B>::forward(ctx, lifted, folded, bias, conv_.geometry());
-    if (ctx.record) saved_ = saved{lifted, std::move(folded)};
+    saved in = operands(ctx, x);
+    tensor_type y = ops::conv2d<B>::forward(ctx, in.input, weight_of(in), bias_value(), conv_.geometry());
+    if (ctx.record) saved_ = std::move(in);
     return y;
   }
 
   // This convolution and what follows it in inference as one op (nn/inference_fusion.hpp); keeps nothing.
   tensor_type forward_fused(context<B>& ctx, const tensor_type& x, const ops::conv2d_epilogue<B>& after) {
     output_shape(x.shape());
-    const tensor_type* bias = conv_.bias() ? &conv_.bias()->value : nullptr;
     saved_.reset();
-    if (identity_) return ops::conv2d_fused<B>::forward(ctx, x, conv_.weight().value, bias, conv_.geometry(), after);
-    return ops::conv2d_fused<B>::forward(ctx, ops::channel_affine<B>::forward(ctx, x, lift_map()),
-                                         ops::channel_affine<B>::forward(ctx, conv_.weight().value, fold_map()), bias,
-                                         conv_.geometry(), after);
+    const saved in = operands(ctx, x);
+    return ops::conv2d_fused<B>::forward(ctx, in.input, weight_of(in), bias_value(), conv_.geometry(), after);
   }
 
   tensor_type backward(context<B>& ctx, const tensor_type& dy) {
@@ -170,8 +160,7 @@ class input_conv2d {
     backward_weights(ctx, dy, saved_->input, folded);
     tensor_type dx;
     if (input_gradient_) {
-      const tensor_type& w = folded ? *folded : conv_.weight().value;
-      dx = ops::conv2d<B>::backward_data(ctx, dy, w, saved_->input.shape(), conv_.geometry());
+      dx = ops::conv2d<B>::backward_data(ctx, dy, weight_of(*saved_), saved_->input.shape(), conv_.geometry());
       if (folded) dx = ops::channel_affine<B>::forward(ctx, dx, drop_map());
     }
     saved_.reset();
@@ -223,6 +212,15 @@ class input_conv2d {
     tensor_type input;                   // x, or [x, 1] when the input is mapped
     std::optional<tensor_type> folded;   // [W A, W s] when the input is mapped
   };
+
+  // What the convolution reads (and backward needs): x and W, or [x, 1] and the folded weights.
+  saved operands(context<B>& ctx, const tensor_type& x) {
+    if (identity_) return {x, std::nullopt};
+    return {ops::channel_affine<B>::forward(ctx, x, lift_map()),
+            ops::channel_affine<B>::forward(ctx, conv_.weight().value, fold_map())};
+  }
+  const tensor_type& weight_of(const saved& in) { return in.folded ? *in.folded : conv_.weight().value; }
+  const tensor_type* bias_value() { return conv_.bias() ? &conv_.bias()->value : nullptr; }
 
   conv2d<B> conv_;
   input_map map_;

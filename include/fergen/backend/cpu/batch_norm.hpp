@@ -181,6 +181,20 @@ struct batch_norm<cpu<T>> {
     require(std::isfinite(eps) && eps >= 0, "batch_norm: eps must be finite and non-negative, got ", eps);
   }
 
+  // What a normalisation with running statistics checks (forward_inference, and the fused convolution's epilogue,
+  // backend/cpu/conv2d_fused.hpp): eps, and C values in each per-channel tensor for an input of C channels.
+  static void check_running(const shape& xs, const tensor_type* weight, const tensor_type* bias,
+                            const tensor_type& running_mean, const tensor_type& running_var, double eps) {
+    check_eps(eps);
+    check_channel_tensor(weight, xs, "weight");
+    check_channel_tensor(bias, xs, "bias");
+    check_channel_tensor(&running_mean, xs, "running_mean");
+    check_channel_tensor(&running_var, xs, "running_var");
+  }
+
+  // 1 / sqrt(var + eps) of a running variance, in double.
+  static double running_invstd(T var, double eps) { return 1.0 / std::sqrt(static_cast<double>(var) + eps); }
+
   static result_type forward_training(context_type&, const tensor_type& x, const tensor_type* weight,
                                       const tensor_type* bias, double eps, tensor_type* running_mean,
                                       tensor_type* running_var, double factor) {
@@ -235,11 +249,7 @@ struct batch_norm<cpu<T>> {
                                        const tensor_type& running_var, double eps) {
     const shape xs = x.shape();
     const std::int64_t channels = xs.c;
-    check_eps(eps);
-    check_channel_tensor(weight, xs, "weight");
-    check_channel_tensor(bias, xs, "bias");
-    check_channel_tensor(&running_mean, xs, "running_mean");
-    check_channel_tensor(&running_var, xs, "running_var");
+    check_running(xs, weight, bias, running_mean, running_var, eps);
     result_type r{tensor_type::uninitialized(xs), tensor_type::uninitialized({channels, 1, 1, 1}),
                   tensor_type::uninitialized({channels, 1, 1, 1})};
     const T* in = x.data();
@@ -252,7 +262,7 @@ struct batch_norm<cpu<T>> {
     T* invstd_out = r.invstd.data();
     parallel_for(channels, [&](std::int64_t c) {
       const double mean = rm[c];
-      const double invstd = 1.0 / std::sqrt(static_cast<double>(rv[c]) + eps);
+      const double invstd = running_invstd(rv[c], eps);
       mean_out[c] = rm[c];
       invstd_out[c] = static_cast<T>(invstd);
       normalize_channel(in, out, xs, c, mean, invstd, gamma, beta);

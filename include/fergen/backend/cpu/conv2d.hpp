@@ -8,6 +8,7 @@
 #include <fergen/backend/cpu/blas.hpp>
 #include <fergen/backend/cpu/conv2d_epilogue.hpp>
 #include <fergen/backend/cpu/conv2d_onednn.hpp>
+#include <fergen/backend/cpu/strided_range.hpp>
 #include <fergen/backend/cpu/tensor.hpp>
 #include <fergen/backend/cpu/winograd.hpp>
 #include <fergen/core/parallel.hpp>
@@ -21,18 +22,6 @@ FERGEN_BEGIN_NAMESPACE
 namespace ops {
 namespace cpu_conv {
 
-constexpr std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
-
-// The output columns ow whose input column ow*stride + offset lies inside [0, size): [lo, hi).
-struct valid_range {
-  std::int64_t lo, hi;
-};
-constexpr valid_range inside(std::int64_t offset, std::int64_t stride, std::int64_t size, std::int64_t out) {
-  const std::int64_t lo = offset >= 0 ? 0 : ceil_div(-offset, stride);
-  const std::int64_t hi = size - offset > 0 ? ceil_div(size - offset, stride) : 0;
-  return {std::min(lo, out), std::clamp(hi, std::min(lo, out), out)};
-}
-
 // How a batch is cut into independent tasks (for maps of at least batch_product_below pixels). With at
 // least as many images as threads, one task per image; otherwise each image is cut into pieces (column
 // ranges for forward and the weight gradient, channel ranges for the data gradient, whose col2im scatters
@@ -42,7 +31,7 @@ struct plan {
   std::int64_t tasks;
   static plan make(std::int64_t images, std::int64_t extent, std::int64_t min_piece) {
     const std::int64_t threads = thread_count();
-    std::int64_t pieces = images >= threads ? 1 : ceil_div(threads, std::max<std::int64_t>(images, 1));
+    std::int64_t pieces = images >= threads ? 1 : cpu_strided::ceil_div(threads, std::max<std::int64_t>(images, 1));
     pieces = std::max<std::int64_t>(1, std::min(pieces, extent / std::max<std::int64_t>(min_piece, 1)));
     return {pieces, images * pieces};
   }
@@ -62,7 +51,7 @@ void im2col(const T* x, const shape& xs, const conv2d_geometry& g, std::int64_t 
     for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) {
       for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
         T* dst = col + ((c * g.kernel_h + kh) * g.kernel_w + kw) * stride;
-        const valid_range cols = inside(kw * g.dilation_w - g.pad_w, g.stride_w, xs.w, out_w);
+        const cpu_strided::valid_range cols = cpu_strided::inside(kw * g.dilation_w - g.pad_w, g.stride_w, xs.w, out_w);
         for (std::int64_t p = p0; p < p1;) {
           const std::int64_t oh = p / out_w, ow0 = p % out_w;
           const std::int64_t ow1 = std::min(out_w, ow0 + (p1 - p));
@@ -97,7 +86,7 @@ void col2im(const T* col, const shape& xs, const conv2d_geometry& g, std::int64_
     for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) {
       for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
         const T* src = col + (((c - c0) * g.kernel_h + kh) * g.kernel_w + kw) * stride;
-        const valid_range cols = inside(kw * g.dilation_w - g.pad_w, g.stride_w, xs.w, out_w);
+        const cpu_strided::valid_range cols = cpu_strided::inside(kw * g.dilation_w - g.pad_w, g.stride_w, xs.w, out_w);
         for (std::int64_t oh = 0; oh < out_h; ++oh) {
           const std::int64_t ih = oh * g.stride_h - g.pad_h + kh * g.dilation_h;
           if (ih < 0 || ih >= xs.h) continue;

@@ -9,7 +9,6 @@
 #include <fergen/backend/cpu/conv2d_epilogue.hpp>
 #include <fergen/backend/cpu/memory_pool.hpp>
 
-#include <cmath>
 #include <cstdint>
 
 FERGEN_BEGIN_NAMESPACE
@@ -26,13 +25,9 @@ struct conv2d_fused<cpu<T>> {
     if (const auto* n = e.normalization) {
       using norm = batch_norm<cpu<T>>;
       const std::int64_t channels = weight.shape().n;
-      const shape ys{x.shape().n, channels, 1, 1};  // what the checks read: the channel count
-      norm::check_eps(n->eps);
       require(n->mean && n->var, "conv2d_fused: the normalisation needs its running mean and variance");
-      norm::check_channel_tensor(n->weight, ys, "weight");
-      norm::check_channel_tensor(n->bias, ys, "bias");
-      norm::check_channel_tensor(n->mean, ys, "running_mean");
-      norm::check_channel_tensor(n->var, ys, "running_var");
+      // What the checks read of the convolution's output: its channel count.
+      norm::check_running({x.shape().n, channels, 1, 1}, n->weight, n->bias, *n->mean, *n->var, n->eps);
       constants = cpu_detail::scratch_buffer<T>(3 * channels);
       T* mean = constants.get();
       T* scale = mean + channels;
@@ -40,8 +35,8 @@ struct conv2d_fused<cpu<T>> {
       const T* gamma = n->weight ? n->weight->data() : nullptr;
       const T* beta = n->bias ? n->bias->data() : nullptr;
       for (std::int64_t c = 0; c < channels; ++c) {
-        const double invstd = 1.0 / std::sqrt(static_cast<double>(n->var->data()[c]) + n->eps);
-        const cpu_batch_norm::channel_constants<T> k(n->mean->data()[c], invstd, gamma, beta, c);
+        const cpu_batch_norm::channel_constants<T> k(n->mean->data()[c], norm::running_invstd(n->var->data()[c], n->eps),
+                                                     gamma, beta, c);
         mean[c] = k.m;
         scale[c] = k.a;
         shift[c] = k.b;

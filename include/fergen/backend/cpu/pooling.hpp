@@ -4,6 +4,7 @@
 
 #include <fergen/backend/context.hpp>
 #include <fergen/backend/cpu/memory_pool.hpp>
+#include <fergen/backend/cpu/strided_range.hpp>
 #include <fergen/backend/cpu/tensor.hpp>
 #include <fergen/backend/pooling.hpp>
 #include <fergen/core/parallel.hpp>
@@ -97,14 +98,10 @@ struct max_pool2d<cpu<T>> {
   static void values_only(const T* x, const shape& xs, T* y, const shape& ys, const pool2d_geometry& g) {
     constexpr T lowest = -std::numeric_limits<T>::infinity();
     const auto take = [](T best, T v) { return (v > best || v != v) ? v : best; };
-    // Tap kw of window ow reads input column ow * stride - pad + kw: inside the row for ow in [first, last).
-    std::vector<std::int64_t> first(static_cast<std::size_t>(g.kernel_w)), last(first.size());
-    for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
-      const std::int64_t offset = kw - g.pad_w;
-      first[static_cast<std::size_t>(kw)] = std::clamp<std::int64_t>((g.stride_w - 1 - offset) / g.stride_w, 0, ys.w);
-      last[static_cast<std::size_t>(kw)] =
-          std::clamp<std::int64_t>(pool2d_geometry::floor_div(xs.w - 1 - offset, g.stride_w) + 1, 0, ys.w);
-    }
+    // Tap kw of window ow reads input column ow * stride + kw - pad: inside the row for ow in taps[kw].
+    std::vector<cpu_strided::valid_range> taps(static_cast<std::size_t>(g.kernel_w));
+    for (std::int64_t kw = 0; kw < g.kernel_w; ++kw)
+      taps[static_cast<std::size_t>(kw)] = cpu_strided::inside(kw - g.pad_w, g.stride_w, xs.w, ys.w);
     const std::int64_t in_plane = xs.plane(), out_plane = ys.plane(), stride = g.stride_w;
     parallel_for(xs.n * xs.c, [&](std::int64_t p) {
       const T* in = x + p * in_plane;
@@ -121,8 +118,8 @@ struct max_pool2d<cpu<T>> {
         std::fill(o, o + ys.w, lowest);
         for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
           const T* tap = c + kw - g.pad_w;
-          for (std::int64_t ow = first[static_cast<std::size_t>(kw)]; ow < last[static_cast<std::size_t>(kw)]; ++ow)
-            o[ow] = take(o[ow], tap[ow * stride]);
+          const cpu_strided::valid_range r = taps[static_cast<std::size_t>(kw)];
+          for (std::int64_t ow = r.lo; ow < r.hi; ++ow) o[ow] = take(o[ow], tap[ow * stride]);
         }
       }
     }, cpu_pool::grain(out_plane * g.kernel_h * g.kernel_w));
