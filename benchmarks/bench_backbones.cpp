@@ -1,12 +1,14 @@
 // bench_backbones: a training step (forward, cross-entropy, backward, SGD with momentum) and inference of
 // VGG-16, ResNet-50 and Inception-V3, 7 classes, against the same networks on PyTorch (Debian's python3-torch and
-// python3-torchvision) measured in the same run with the same number of threads. Prints throughput and the six
-// ratios (fergen / PyTorch: above 1 is faster). --size full (default): torchvision's networks at batch 8,
-// 3x160x160; --size small: the small presets as `fergen demo` trains them (batch 16, gray 48x48, Inception-V3
-// 107x107), against torchvision-class twins with the same widths (torch_backbones.py).
+// python3-torchvision) with the same number of threads, in rounds alternating with it (bench_support.hpp's
+// paired_rounds). Prints throughput and the six ratios (fergen / PyTorch: above 1 is faster) with each round's;
+// --csv FILE writes the rows. --size full (default): torchvision's networks at batch 8, 3x160x160; --size small:
+// the small presets as `fergen demo` trains them (batch 16, gray 48x48, Inception-V3 107x107), against
+// torchvision-class twins with the same widths (torch_backbones.py).
 //
-//   bench_backbones [--threads N] [--seconds S] [--size full|small] [--only vgg16|resnet50|inception_v3]
-//                   [--kernels automatic|onednn|onednn_gemm|reference] [--contend] [--python /usr/bin/python3]
+//   bench_backbones [--threads N] [--seconds S] [--rounds R] [--size full|small] [--only vgg16|resnet50|inception_v3]
+//                   [--kernels automatic|onednn|onednn_gemm|reference] [--contend] [--csv FILE]
+//                   [--python /usr/bin/python3]
 #include <fergen/models/backbones.hpp>
 #include <fergen/nn/initialize.hpp>
 #include <fergen/nn/losses.hpp>
@@ -39,22 +41,26 @@ input_geometry geometry_of(fergen::models::backbone b, fergen::models::backbone_
 
 struct options {
   int threads = 2;
-  double seconds = 3.0;
+  int rounds = 3;
+  double seconds = 4.5;  // per row and side, over all rounds
   std::string only;
   std::string size = "full";
   std::string kernels = "automatic";
   bool contend = false;
+  std::string csv;
   std::string python = "/usr/bin/python3";
   std::string script = FERGEN_BENCHMARK_DIR "/torch_backbones.py";
 };
 
 struct result {
-  double train = 0, infer = 0;  // seconds per batch
+  fergen::bench::paired_row train, infer;
 };
 
-// The same work as the PyTorch script: torchvision's initialisation rules, inputs normal, labels 0..6.
+// The same work as the PyTorch script: torchvision's initialisation rules, inputs normal, labels 0..6; each call
+// measured in rounds alternating with the peer's.
 template <class Net>
-result measure(Net& net, const input_geometry& g, double seconds) {
+result measure(Net& net, const std::string& name, const input_geometry& g, const options& o,
+               fergen::bench::peer_session& peer) {
   const std::int64_t batch = g.batch;
   fergen::nn::initialize(net, 1);
   net.set_input_gradient(false);  // as PyTorch: an input that does not require grad gets none
@@ -64,27 +70,27 @@ result measure(Net& net, const input_geometry& g, double seconds) {
   std::vector<std::int64_t> labels(batch);
   for (std::int64_t i = 0; i < batch; ++i) labels[static_cast<std::size_t>(i)] = i % classes;
   fergen::optim::sgd<B> opt({.lr = 1e-3, .momentum = 0.9});
-  result r;
-  // One warm-up call, not the default two: the figures in README.md were measured so.
-  r.train = fergen::bench::median_seconds([&] {
+  const auto train_step = [&] {
     auto ctx = fergen::context<B>::train(3);
     fergen::nn::zero_grad(net);
     const auto loss = fergen::nn::cross_entropy(ctx, net.forward(ctx, x), labels);
     net.backward(ctx, loss.gradient);
     opt.step(ctx, net);
-  }, seconds, 1);
-  r.infer = fergen::bench::median_seconds([&] {
+  };
+  const auto inference = [&] {
     auto ctx = fergen::context<B>::eval();
     net.forward(ctx, x);
-  }, seconds, 1);
+  };
+  const auto measured = [&](const auto& call) {
+    return [&](double seconds, int warmups) {
+      return fergen::bench::median_seconds(call, seconds, warmups, fergen::bench::round_calls);
+    };
+  };
+  // One warm-up call, not the default two: as the peer.
+  result r;
+  r.train = fergen::bench::paired_rounds(measured(train_step), 1, peer, name + " train", o.seconds, o.rounds);
+  r.infer = fergen::bench::paired_rounds(measured(inference), 1, peer, name + " infer", o.seconds, o.rounds);
   return r;
-}
-
-std::vector<double> run_torch(const options& o, const std::vector<std::string>& models) {
-  std::string command = o.python + " " + o.script + " " + std::to_string(o.threads) + " " + std::to_string(o.seconds) +
-                        " " + o.size;
-  for (const auto& m : models) command += " " + m;
-  return fergen::bench::peer_numbers(command);
 }
 
 }  // namespace
@@ -94,12 +100,18 @@ int main(int argc, char** argv) {
   fergen::bench::command_line args("bench_backbones");
   args.option("--threads", o.threads, "N")
       .option("--seconds", o.seconds, "S")
+      .option("--rounds", o.rounds, "R")
       .option("--size", o.size, "full|small")
       .option("--only", o.only, "vgg16|resnet50|inception_v3")
       .option("--kernels", o.kernels, "automatic|onednn|onednn_gemm|reference")
       .flag("--contend", o.contend)
+      .option("--csv", o.csv, "FILE")
       .option("--python", o.python, "PATH");
   if (!args.parse(argc, argv) || !fergen::bench::set_kernels(o.kernels)) return 2;
+  if (o.rounds < 1 || o.seconds <= 0) {
+    std::fprintf(stderr, "bench_backbones: --rounds must be at least 1 and --seconds positive\n");
+    return 2;
+  }
   const fergen::bench::competing_process competitor(o.contend);
   omp_set_num_threads(o.threads);
   if (o.size != "full" && o.size != "small") {
@@ -107,48 +119,52 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fergen::models::backbone_size size = fergen::models::parse_backbone_size(o.size);
-  std::printf("bench_backbones: %d threads, ~%.1f s per measurement, %s size, %lld classes; PyTorch peer: %s\n",
-              o.threads, o.seconds, o.size.c_str(), static_cast<long long>(classes), o.python.c_str());
+  std::printf("bench_backbones: %d threads, ~%.1f s per row and side in %d rounds, %s size, %lld classes; "
+              "PyTorch peer: %s\n",
+              o.threads, o.seconds, o.rounds, o.size.c_str(), static_cast<long long>(classes), o.python.c_str());
   if (competitor.running()) std::printf("with a competing CPU-bound process (--contend)\n");
   fergen::bench::print_machine(o.threads);
+  fergen::bench::paired_csv csv(o.csv, "bench_backbones " + o.size, o.threads, competitor.running());
+  if (!csv.ok()) return 2;
 
-  // Each network is measured in fergen, then at once in PyTorch: on a shared machine the two sides of a ratio
-  // then see the same load.
+  fergen::bench::peer_session peer(o.python + " " + o.script + " " + std::to_string(o.threads) + " " + o.size);
   std::vector<std::string> names;
   std::vector<input_geometry> inputs;
-  std::vector<result> ours;
-  std::vector<double> theirs;
-  bool have_peer = true;
+  std::vector<result> results;
   for (const auto b : fergen::models::all_backbones) {
     const std::string name(fergen::models::to_string(b));
     if (!o.only.empty() && o.only != name) continue;
     names.push_back(name);
     const input_geometry g = geometry_of(b, size);
     inputs.push_back(g);
-    ours.push_back(fergen::models::with_backbone<B>(b, size,
-                                                    {.num_classes = classes, .in_channels = g.channels, .transform_input = false},
-                                                    [&](auto& net) { return measure(net, g, o.seconds); }));
-    const std::vector<double> peer = run_torch(o, {name});
-    have_peer = have_peer && peer.size() == 2;
-    theirs.insert(theirs.end(), peer.begin(), peer.end());
-    std::fprintf(stderr, "  %s: fergen train %.3f s/batch, inference %.3f s/batch; PyTorch %.3f, %.3f\n", name.c_str(),
-                 ours.back().train, ours.back().infer, peer.size() == 2 ? peer[0] : 0.0,
-                 peer.size() == 2 ? peer[1] : 0.0);
+    results.push_back(fergen::models::with_backbone<B>(
+        b, size, {.num_classes = classes, .in_channels = g.channels, .transform_input = false},
+        [&](auto& net) { return measure(net, name, g, o, peer); }));
+    const result& r = results.back();
+    std::fprintf(stderr, "  %s: fergen train %.3f s/batch, inference %.3f s/batch; PyTorch %.3f, %.3f\n",
+                 name.c_str(), r.train.ours, r.infer.ours, r.train.theirs.value_or(0.0), r.infer.theirs.value_or(0.0));
   }
-  if (!have_peer) std::printf("(PyTorch peer unavailable: ratios omitted; install python3-torch and python3-torchvision)\n");
+  if (!peer.alive())
+    std::printf("(PyTorch peer unavailable or failed: its rows say so; install python3-torch and "
+                "python3-torchvision)\n");
 
   std::printf("\n%-38s %14s %14s %8s\n", "network, batch x input", "fergen", "PyTorch", "ratio");
   for (std::size_t i = 0; i < names.size(); ++i) {
     const input_geometry& g = inputs[i];
     const auto batch = static_cast<double>(g.batch);
-    for (int kind = 0; kind < 2; ++kind) {
-      const double mine = kind == 0 ? ours[i].train : ours[i].infer;
-      const double peer = have_peer ? theirs[2 * i + static_cast<std::size_t>(kind)] : 0;
+    for (const bool training : {true, false}) {
+      const fergen::bench::paired_row& row = training ? results[i].train : results[i].infer;
       const std::string label = names[i] + (size == fergen::models::backbone_size::small ? "_small " : " ") +
-                                (kind == 0 ? "train" : "infer") + ", " + std::to_string(g.batch) + "x" +
-                                std::to_string(g.channels) + "x" + std::to_string(g.size) + "x" + std::to_string(g.size);
-      std::printf("%-38s %8.1f img/s %8.1f img/s %8.2f\n", label.c_str(), batch / mine, have_peer ? batch / peer : 0.0,
-                  have_peer ? peer / mine : 0.0);
+                                (training ? "train" : "infer") + ", " + std::to_string(g.batch) + "x" +
+                                std::to_string(g.channels) + "x" + std::to_string(g.size) + "x" +
+                                std::to_string(g.size);
+      if (row.ratio) {
+        std::printf("%-38s %8.1f img/s %8.1f img/s %8.2f%s\n", label.c_str(), batch / row.ours, batch / *row.theirs,
+                    *row.ratio, fergen::bench::round_ratios_text(row).c_str());
+      } else {
+        std::printf("%-38s %8.1f img/s %14s %8s\n", label.c_str(), batch / row.ours, "(failed)", "-");
+      }
+      csv.add(names[i] + (training ? " train" : " infer"), g.batch, row);
     }
   }
   return 0;

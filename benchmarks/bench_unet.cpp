@@ -1,10 +1,11 @@
 // bench_unet: the DDPM UNet's training step (forward, MSE, backward, AdamW) and one denoising step (forward
 // without recording, then a DDIM update) at 48x48, batch 32, against PyTorch (Debian's python3-torch) on the
-// same network (tests/reference/unet_torch.py) in the same run with the same number of threads. Prints
-// images per second, the ratio (fergen / PyTorch throughput: above 1 is faster) and both parameter counts.
+// same network (torch_unet.py over tests/reference/unet_torch.py) with the same number of threads, in rounds
+// alternating with it (bench_support.hpp's paired_rounds). Prints images per second, the ratio (fergen / PyTorch
+// throughput: above 1 is faster) with each round's, and both parameter counts; --csv FILE writes the rows.
 //
-//   bench_unet [--threads N] [--seconds S] [--batch B] [--preset benchmark|study|demo|small]
-//              [--kernels automatic|onednn|onednn_gemm|reference] [--contend] [--python /usr/bin/python3]
+//   bench_unet [--threads N] [--seconds S] [--rounds R] [--batch B] [--preset benchmark|study|demo|small]
+//              [--kernels automatic|onednn|onednn_gemm|reference] [--contend] [--csv FILE] [--python /usr/bin/python3]
 #include <fergen/diffusion/ddim.hpp>
 #include <fergen/diffusion/noise_schedule.hpp>
 #include <fergen/models/unet.hpp>
@@ -21,6 +22,7 @@
 
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,20 +48,26 @@ fergen::models::unet_config small_images(std::int64_t classes) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = 2;
-  double seconds = 5.0;
+  int threads = 2, rounds = 5;
+  double seconds = 6.0;    // per row and side, over all rounds
   std::int64_t batch = 0;  // 0: the preset's (64 for small, else 32)
-  std::string preset = "benchmark", python = "/usr/bin/python3", kernels = "automatic";
+  std::string preset = "benchmark", python = "/usr/bin/python3", kernels = "automatic", csv_path;
   bool contend = false;
   fergen::bench::command_line args("bench_unet");
   args.option("--threads", threads, "N")
       .option("--seconds", seconds, "S")
+      .option("--rounds", rounds, "R")
       .option("--batch", batch, "B")
       .option("--preset", preset, "benchmark|study|demo|small")
       .option("--kernels", kernels, "automatic|onednn|onednn_gemm|reference")
       .flag("--contend", contend)
+      .option("--csv", csv_path, "FILE")
       .option("--python", python, "PATH");
   if (!args.parse(argc, argv) || !fergen::bench::set_kernels(kernels)) return 2;
+  if (rounds < 1 || seconds <= 0) {
+    std::fprintf(stderr, "bench_unet: --rounds must be at least 1 and --seconds positive\n");
+    return 2;
+  }
   const fergen::bench::competing_process competitor(contend);
   omp_set_num_threads(threads);
   namespace models = fergen::models;
@@ -78,9 +86,10 @@ int main(int argc, char** argv) {
                 preset.c_str());
   const std::int64_t size = config.image_size;
   if (batch <= 0) batch = preset == "small" ? 64 : 32;
-  std::printf("bench_unet: %d threads, ~%.0f s per measurement, batch %lld at %lldx%lld; PyTorch peer: %s\n", threads,
-              seconds, static_cast<long long>(batch), static_cast<long long>(size), static_cast<long long>(size),
-              python.c_str());
+  std::printf("bench_unet: %d threads, ~%.1f s per row and side in %d rounds, batch %lld at %lldx%lld; "
+              "PyTorch peer: %s\n",
+              threads, seconds, rounds, static_cast<long long>(batch), static_cast<long long>(size),
+              static_cast<long long>(size), python.c_str());
   if (competitor.running()) std::printf("with a competing CPU-bound process (--contend)\n");
   fergen::bench::print_machine(threads);
   std::printf("network: %s\n", config.describe().c_str());
@@ -102,58 +111,64 @@ int main(int argc, char** argv) {
     t[i] = static_cast<double>((i * 37) % 1000);
     labels[i] = static_cast<std::int64_t>(i % 7);
   }
+  // The peer: the same network in PyTorch, kept up and asked for one measurement per round.
+  std::string mult;
+  for (std::size_t i = 0; i < config.channel_mult.size(); ++i) {
+    if (i) mult += ",";
+    mult += std::to_string(config.channel_mult[i]);
+  }
+  fergen::bench::peer_session peer(python + " " + FERGEN_BENCHMARK_DIR "/torch_unet.py " + std::to_string(threads) +
+                                   " " + std::to_string(batch) + " " + std::to_string(size) + " " +
+                                   std::to_string(config.base_channels) + " " + mult + " " +
+                                   std::to_string(config.res_blocks) + " " + std::to_string(config.groups) + " " +
+                                   std::to_string(config.classes));
+  const std::optional<double> peer_params = peer.ask("params");
+  fergen::bench::paired_csv csv(csv_path, "bench_unet " + preset, threads, competitor.running());
+  if (!csv.ok()) return 2;
+
   auto opt = fergen::optim::adamw<B>({.lr = 1e-4});
-  const double train = fergen::bench::median_seconds([&] {
+  const auto train_step = [&] {
     auto ctx = fergen::context<B>::train(1);
     const auto out = net.forward(ctx, x, t, labels);
     auto loss = fergen::nn::mse(ctx, out, target);
     fergen::nn::zero_grad(net);
     net.backward(ctx, loss.gradient);
     opt.step(ctx, net);
-  }, seconds);
+  };
   const fergen::diffusion::noise_schedule schedule{fergen::diffusion::beta_schedule{}};
   const auto coefficients =
       fergen::diffusion::ddim_sampler{}.step(schedule, 500, 480, fergen::diffusion::prediction_type::epsilon);
   const std::vector<double> t_same(static_cast<std::size_t>(batch), 500.0);
   fergen::tensor<B> xt = x.clone();
-  const double denoise = fergen::bench::median_seconds([&] {
+  const auto denoise_step = [&] {
     auto ctx = fergen::context<B>::eval();
     const auto out = net.forward(ctx, xt, t_same, labels);
     xt = fergen::ops::diffusion_steps<B>::reverse_step(ctx, xt, out, coefficients, {}, 0);
-  }, seconds);
-
-  // --- PyTorch side ----------------------------------------------------------------------------------------
-  std::string mult;
-  for (std::size_t i = 0; i < config.channel_mult.size(); ++i) {
-    if (i) mult += ",";
-    mult += std::to_string(config.channel_mult[i]);
-  }
-  const std::string command = python + " " + FERGEN_BENCHMARK_DIR "/torch_unet.py " + std::to_string(threads) + " " +
-                              std::to_string(seconds) + " " + std::to_string(batch) + " " + std::to_string(size) + " " +
-                              std::to_string(config.base_channels) + " " + mult + " " + std::to_string(config.res_blocks) +
-                              " " + std::to_string(config.groups) + " " + std::to_string(config.classes);
-  // The peer prints "params N", "train S", "denoise S", one per line; a row without its key says "(failed)".
-  std::map<std::string, double> torch;
-  const bool ran = fergen::bench::run_peer(command, [&](std::string_view line) {
-    for (const char* key : {"params", "train", "denoise"})
-      if (const auto value = fergen::bench::keyed_number(line, key)) torch[key] = *value;
-  });
-  if (!ran) torch.clear();
-  const auto images = static_cast<double>(batch);
-  std::printf("parameters: fergen %lld, PyTorch %.0f\n\n", static_cast<long long>(params),
-              torch.contains("params") ? torch["params"] : 0.0);
-  std::printf("%-34s %12s %12s %8s\n", "", "fergen", "PyTorch", "ratio");
-  auto row = [&](const char* what, double ours, const char* key) {
-    if (torch.contains(key)) {
-      std::printf("%-34s %8.1f img/s %6.1f img/s %8.2f\n", what, images / ours, images / torch[key], torch[key] / ours);
-    } else {
-      std::printf("%-34s %8.1f img/s %12s %8s\n", what, images / ours, "(failed)", "-");
-    }
   };
-  row("training step (fwd+bwd+AdamW)", train, "train");
-  row("denoising step (fwd + DDIM)", denoise, "denoise");
-  std::printf("\nseconds per batch: fergen train %.3f, denoise %.3f", train, denoise);
-  if (torch.contains("train")) std::printf("; PyTorch train %.3f, denoise %.3f", torch["train"], torch["denoise"]);
+  const auto measured = [&](const auto& step) {
+    return [&](double s, int warmups) {
+      return fergen::bench::median_seconds(step, s, warmups, fergen::bench::round_calls);
+    };
+  };
+  const auto train = fergen::bench::paired_rounds(measured(train_step), 2, peer, "train", seconds, rounds);
+  const auto denoise = fergen::bench::paired_rounds(measured(denoise_step), 2, peer, "denoise", seconds, rounds);
+
+  const auto images = static_cast<double>(batch);
+  std::printf("parameters: fergen %lld, PyTorch %.0f\n\n", static_cast<long long>(params), peer_params.value_or(0.0));
+  std::printf("%-34s %12s %12s %8s\n", "", "fergen", "PyTorch", "ratio");
+  auto row = [&](const char* what, const char* name, const fergen::bench::paired_row& p) {
+    if (p.ratio) {
+      std::printf("%-34s %8.1f img/s %6.1f img/s %8.2f%s\n", what, images / p.ours, images / *p.theirs, *p.ratio,
+                  fergen::bench::round_ratios_text(p).c_str());
+    } else {
+      std::printf("%-34s %8.1f img/s %12s %8s\n", what, images / p.ours, "(failed)", "-");
+    }
+    csv.add(name, batch, p);
+  };
+  row("training step (fwd+bwd+AdamW)", "train", train);
+  row("denoising step (fwd + DDIM)", "denoise", denoise);
+  std::printf("\nseconds per batch (median over rounds): fergen train %.3f, denoise %.3f", train.ours, denoise.ours);
+  if (train.theirs && denoise.theirs) std::printf("; PyTorch train %.3f, denoise %.3f", *train.theirs, *denoise.theirs);
   std::printf("\n");
   return 0;
 }

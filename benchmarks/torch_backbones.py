@@ -1,14 +1,18 @@
 """The PyTorch side of benchmarks/bench_backbones: a training step (forward, cross-entropy, backward, SGD with
 momentum 0.9) and inference (eval mode, no_grad), timed as the C++ side times them, 7 classes.
 
-    torch_backbones.py THREADS SECONDS SIZE MODEL...
+    torch_backbones.py THREADS SIZE
+
+It stays up and answers one request per line of stdin: "MODEL train SECONDS" or "MODEL infer SECONDS" (MODEL vgg16,
+resnet50 or inception_v3) -> one line, the median seconds per batch over about SECONDS, after one warm-up call on
+the first request of each. bench_backbones alternates rounds of its own measurement with these requests. One
+network is held at a time: a request for another builds it (seed 0). It ends when stdin closes.
 
 SIZE full: torchvision's VGG-16, ResNet-50 and Inception-V3 (no auxiliary head), batch 8, 3x160x160.
 SIZE small: twins of fergen's small presets (models/backbones.hpp), as `fergen demo` trains them: batch 16, gray
 1x48x48 (Inception-V3 small 1x107x107). The twins are torchvision's own classes with fergen's widths; their
 parameter counts equal fergen's (679,111, 509,975 and 346,059 with 3 input channels).
 
-Prints two lines per model, median seconds per batch: the training step, then inference.
 """
 import functools
 import statistics
@@ -23,15 +27,15 @@ from torchvision.models.resnet import Bottleneck, ResNet
 from torchvision.models.vgg import VGG, make_layers
 
 torch.set_num_threads(int(sys.argv[1]))
-min_seconds = float(sys.argv[2])
-SIZE_NAME = sys.argv[3]
+SIZE_NAME = sys.argv[2]
 CLASSES = 7
 
 
-def timed(fn):
-    fn()  # warm-up: allocations, oneDNN primitive creation
+def timed(fn, seconds, warmups):
+    for _ in range(warmups):  # allocations, oneDNN primitive creation
+        fn()
     samples, start = [], time.perf_counter()
-    while len(samples) < 3 or (time.perf_counter() - start < min_seconds and len(samples) < 50):
+    while len(samples) < 3 or (time.perf_counter() - start < seconds and len(samples) < 1000):
         t = time.perf_counter()
         fn()
         samples.append(time.perf_counter() - t)
@@ -102,25 +106,38 @@ def build(name):
     return torchvision.models.inception_v3(num_classes=CLASSES, aux_logits=False, init_weights=True), (8, 3, 160)
 
 
-for name in sys.argv[4:]:
-    torch.manual_seed(0)
-    net, (batch, channels, size) = build(name)
-    x = torch.randn(batch, channels, size, size)
-    y = torch.arange(batch) % CLASSES
-    opt = torch.optim.SGD(net.parameters(), lr=1e-3, momentum=0.9)
-    loss_fn = torch.nn.CrossEntropyLoss()
+class Workloads:
+    """One network with its input, labels and optimiser, and its two timed calls."""
 
-    def train_step():
-        opt.zero_grad()
-        loss_fn(net(x), y).backward()
-        opt.step()
+    def __init__(self, name):
+        torch.manual_seed(0)
+        self.net, (batch, channels, size) = build(name)
+        self.x = torch.randn(batch, channels, size, size)
+        self.y = torch.arange(batch) % CLASSES
+        self.opt = torch.optim.SGD(self.net.parameters(), lr=1e-3, momentum=0.9)
+        self.loss_fn = torch.nn.CrossEntropyLoss()
 
-    def inference():
+    def train_step(self):
+        self.net.train()
+        self.opt.zero_grad()
+        self.loss_fn(self.net(self.x), self.y).backward()
+        self.opt.step()
+
+    def inference(self):
+        self.net.eval()
         with torch.no_grad():
-            net(x)
+            self.net(self.x)
 
-    net.train()
-    print(timed(train_step), flush=True)
-    net.eval()
-    print(timed(inference), flush=True)
-    del net, opt
+
+current_name, current, warmed = None, None, set()
+for line in iter(sys.stdin.readline, ""):
+    request = line.split()
+    if len(request) != 3 or request[0] not in ("vgg16", "resnet50", "inception_v3") or request[1] not in ("train", "infer"):
+        sys.exit(f"torch_backbones.py: unknown request {line.strip()!r}")
+    name, kind, seconds = request[0], request[1], float(request[2])
+    if name != current_name:
+        current = None  # the previous network's memory goes before the next is built
+        current_name, current = name, Workloads(name)
+    call = current.train_step if kind == "train" else current.inference
+    print(timed(call, seconds, 0 if (name, kind) in warmed else 1), flush=True)
+    warmed.add((name, kind))

@@ -1,7 +1,10 @@
 """The PyTorch side of benchmarks/bench_unet: the same UNet (tests/reference/unet_torch.py, layer for layer fergen's),
-timed the same way. Prints "params N", then "train S" and "denoise S": median seconds per training step (forward,
-MSE loss, backward, AdamW step) and per denoising step (forward without gradients, then the DDIM update).
-Usage: torch_unet.py THREADS SECONDS BATCH SIZE BASE MULT RES_BLOCKS GROUPS CLASSES"""
+timed the same way. It stays up and answers one request per line of stdin, one number per line of stdout:
+"params" -> the parameter count; "train SECONDS" / "denoise SECONDS" -> median seconds per training step (forward,
+MSE loss, backward, AdamW step) / per denoising step (forward without gradients, then the DDIM update) over about
+SECONDS, after two warm-up calls on the first request of each. bench_unet alternates rounds of its own measurement
+with these requests. It ends when stdin closes.
+Usage: torch_unet.py THREADS BATCH SIZE BASE MULT RES_BLOCKS GROUPS CLASSES"""
 import os
 import statistics
 import sys
@@ -12,18 +15,18 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
 from unet_torch import UNet  # noqa: E402
 
-threads, seconds, batch, size, base = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-mult = tuple(int(m) for m in sys.argv[6].split(","))
-res_blocks, groups, classes = int(sys.argv[7]), int(sys.argv[8]), int(sys.argv[9])
+threads, batch, size, base = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+mult = tuple(int(m) for m in sys.argv[5].split(","))
+res_blocks, groups, classes = int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 
 
-def timed(fn):
-    fn()
-    fn()
+def timed(fn, seconds, warmups):
+    for _ in range(warmups):
+        fn()
     samples, start = [], time.perf_counter()
-    while len(samples) < 3 or (time.perf_counter() - start < seconds and len(samples) < 50):
+    while len(samples) < 3 or (time.perf_counter() - start < seconds and len(samples) < 1000):
         t = time.perf_counter()
         fn()
         samples.append(time.perf_counter() - t)
@@ -32,7 +35,6 @@ def timed(fn):
 
 model = UNet(image_channels=1, image_size=size, base_channels=base, channel_mult=mult, res_blocks=res_blocks,
              groups=groups, classes=classes)
-print("params", sum(p.numel() for p in model.parameters()), flush=True)
 x = torch.randn(batch, 1, size, size)
 target = torch.randn(batch, 1, size, size)
 t = torch.randint(0, 1000, (batch,)).double()
@@ -41,23 +43,34 @@ opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.0)
 
 
 def train_step():
+    model.train()
     opt.zero_grad(set_to_none=True)
     loss = torch.nn.functional.mse_loss(model(x, t, y), target)
     loss.backward()
     opt.step()
 
 
-print("train", timed(train_step), flush=True)
-model.eval()
 t_same = torch.full((batch,), 500.0, dtype=torch.float64)
+xt = x.clone()
 
 
 def denoise_step():
-    global x
+    global xt
+    model.eval()
     with torch.no_grad():
-        out = model(x, t_same, y)
-        x = 1.0001 * x - 0.01 * out
-        x.clamp_(-3, 3)
+        out = model(xt, t_same, y)
+        xt = 1.0001 * xt - 0.01 * out
+        xt.clamp_(-3, 3)
 
 
-print("denoise", timed(denoise_step), flush=True)
+steps, warmed = {"train": train_step, "denoise": denoise_step}, set()
+for line in iter(sys.stdin.readline, ""):
+    request = line.split()
+    if request == ["params"]:
+        print(sum(p.numel() for p in model.parameters()), flush=True)
+    elif len(request) == 2 and request[0] in steps:
+        name, seconds = request[0], float(request[1])
+        print(timed(steps[name], seconds, 0 if name in warmed else 2), flush=True)
+        warmed.add(name)
+    else:
+        sys.exit(f"torch_unet.py: unknown request {line.strip()!r}")

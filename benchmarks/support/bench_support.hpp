@@ -1,14 +1,16 @@
 // bench_support.hpp: the pieces every benchmark program needs besides its workloads: the median time of a call,
-// the command line, and the PyTorch peer run as a child process. One copy here instead of one per program, so
-// that all benchmarks time the same way and reject a bad command line the same way.
+// the command line, the PyTorch peer run as a child process (once, or kept up and measured in rounds paired with
+// ours), and the rows as CSV. One copy here instead of one per program, so that all benchmarks time the same way
+// and reject a bad command line the same way.
 //
-// Plain C++20 (g++ and nvcc both compile it); nothing of CUDA: the CUDA benchmarks pass their stream
+// Plain C++20 and POSIX (g++ and nvcc both compile it); nothing of CUDA: the CUDA benchmarks pass their stream
 // synchronisation in as a function.
 #pragma once
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -22,6 +24,10 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace fergen::bench {
 
@@ -215,5 +221,179 @@ inline std::vector<double> peer_numbers(const std::string& command) {
   if (!ran || !all_numbers) numbers.clear();
   return numbers;
 }
+
+// --- a peer kept up, and rounds paired with it ---------------------------------------------------------------
+
+// The PyTorch peer as a child process that stays up and measures one workload per request: ask("train 1.5")
+// writes the line to the peer's stdin and returns the number on the line it answers. Kept up, the peer's start
+// (importing torch, building the network, its warm-up) is paid once however many rounds the benchmark alternates
+// with it. The peer's stderr stays the terminal's. A peer that could not start, has exited, or answered a line
+// that is not one number answers nothing from then on: its rows say "(failed)" instead of pairing a half-run.
+class peer_session {
+ public:
+  explicit peer_session(const std::string& command) {
+    int to_child[2], from_child[2];
+    if (::pipe(to_child) != 0) return;
+    if (::pipe(from_child) != 0) {
+      ::close(to_child[0]);
+      ::close(to_child[1]);
+      return;
+    }
+    std::signal(SIGPIPE, SIG_IGN);  // a peer that died makes a write fail, not the benchmark end
+    std::fflush(nullptr);           // the child must not print what this process has buffered
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(to_child[0], STDIN_FILENO);
+      ::dup2(from_child[1], STDOUT_FILENO);
+      for (const int fd : {to_child[0], to_child[1], from_child[0], from_child[1]}) ::close(fd);
+      ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(to_child[0]);
+    ::close(from_child[1]);
+    if (pid_ < 0) {
+      ::close(to_child[1]);
+      ::close(from_child[0]);
+      return;
+    }
+    to_ = ::fdopen(to_child[1], "w");
+    from_ = ::fdopen(from_child[0], "r");
+    if (!to_ || !from_) stop();
+  }
+  peer_session(const peer_session&) = delete;
+  peer_session& operator=(const peer_session&) = delete;
+  ~peer_session() { stop(); }
+
+  bool alive() const { return from_ != nullptr; }
+
+  std::optional<double> ask(const std::string& request) {
+    if (!alive()) return std::nullopt;
+    if (std::fprintf(to_, "%s\n", request.c_str()) < 0 || std::fflush(to_) != 0) return fail();
+    std::string line;
+    char chunk[512];
+    while (std::fgets(chunk, sizeof chunk, from_)) {
+      line += chunk;
+      if (line.back() == '\n') break;
+    }
+    double value = 0;
+    if (line.empty() || !parse_number(trimmed(line), value)) return fail();
+    return value;
+  }
+
+ private:
+  std::nullopt_t fail() {
+    stop();
+    return std::nullopt;
+  }
+  // Closing its stdin tells the peer to finish; then it is waited for.
+  void stop() {
+    if (to_) std::fclose(to_);
+    if (from_) std::fclose(from_);
+    to_ = from_ = nullptr;
+    if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  pid_t pid_ = -1;
+  FILE* to_ = nullptr;
+  FILE* from_ = nullptr;
+};
+
+// One row measured against the peer in alternating rounds: ours for seconds / rounds, then the peer's for as long,
+// `rounds` times; each side's figure is the median over rounds of its rounds' median seconds per call, and the
+// ratio (theirs / ours: above 1, fergen is faster) the median of the rounds' ratios. Why rounds: the speed of a
+// shared or virtual machine drifts by tens of percent over minutes, and under --contend the competitor's share of
+// the cores shifts; two measurements seconds apart see the same machine, two made a minute apart need not. The
+// rounds' own ratios are kept, so that a reader sees the spread.
+struct paired_row {
+  double ours = 0;
+  std::optional<double> theirs, ratio;
+  std::vector<double> round_ratios;
+};
+
+inline double median_of(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+// ours(seconds, warmups): our median seconds per call over about `seconds` after `warmups` untimed calls (only
+// the first round warms up), at most round_calls calls. The peer is asked "<request> <seconds>", warms up on its
+// first request of a workload, and bounds its calls the same way. A round is bounded by its time, not by a count
+// of calls: fifty 5-millisecond calls would be a quarter-second sample of a drifting machine.
+inline constexpr std::size_t round_calls = 1000;
+inline paired_row paired_rounds(const std::function<double(double seconds, int warmups)>& ours, int warmups,
+                                peer_session& peer, const std::string& request, double seconds, int rounds) {
+  rounds = std::max(rounds, 1);
+  const double each = seconds / rounds;
+  std::vector<double> mine, theirs;
+  for (int r = 0; r < rounds; ++r) {
+    mine.push_back(ours(each, r == 0 ? warmups : 0));
+    if (const auto t = peer.ask(request + " " + std::to_string(each))) theirs.push_back(*t);
+  }
+  paired_row row;
+  row.ours = median_of(mine);
+  if (theirs.size() != mine.size()) return row;  // the peer failed on the way: nothing to pair
+  row.theirs = median_of(theirs);
+  for (std::size_t r = 0; r < mine.size(); ++r) row.round_ratios.push_back(theirs[r] / mine[r]);
+  row.ratio = median_of(row.round_ratios);
+  return row;
+}
+
+// " (rounds 1.41 1.45 1.62)": the rounds' ratios, for the printed table.
+inline std::string round_ratios_text(const paired_row& row) {
+  if (row.round_ratios.size() < 2) return {};
+  std::string text = " (rounds";
+  for (const double r : row.round_ratios) {
+    char number[32];
+    std::snprintf(number, sizeof number, " %.2f", r);
+    text += number;
+  }
+  return text + ")";
+}
+
+// --csv FILE of bench_unet and bench_backbones: one line per paired row, with what the row was measured under.
+//   benchmark,row,batch,threads,contend,fergen_seconds,pytorch_seconds,fergen_images_per_second,
+//   pytorch_images_per_second,ratio,round_ratios
+// A row the peer failed on has empty PyTorch fields; round_ratios are separated by spaces.
+class paired_csv {
+ public:
+  paired_csv(const std::string& path, std::string benchmark, int threads, bool contend)
+      : benchmark_(std::move(benchmark)), threads_(threads), contend_(contend) {
+    if (path.empty()) return;
+    out_.open(path);
+    if (!out_) {
+      std::fprintf(stderr, "%s: cannot write --csv %s\n", benchmark_.c_str(), path.c_str());
+      ok_ = false;
+      return;
+    }
+    out_ << "benchmark,row,batch,threads,contend,fergen_seconds,pytorch_seconds,fergen_images_per_second,"
+            "pytorch_images_per_second,ratio,round_ratios\n";
+  }
+  // False when --csv named a file that cannot be written (the message is on stderr).
+  bool ok() const { return ok_; }
+
+  void add(const std::string& row_name, std::int64_t batch, const paired_row& row) {
+    if (!out_.is_open()) return;
+    const auto images = static_cast<double>(batch);
+    out_ << benchmark_ << ',' << row_name << ',' << batch << ',' << threads_ << ',' << (contend_ ? 1 : 0) << ','
+         << row.ours << ',';
+    if (row.theirs) out_ << *row.theirs;
+    out_ << ',' << images / row.ours << ',';
+    if (row.theirs) out_ << images / *row.theirs;
+    out_ << ',';
+    if (row.ratio) out_ << *row.ratio;
+    out_ << ',';
+    for (std::size_t i = 0; i < row.round_ratios.size(); ++i) out_ << (i ? " " : "") << row.round_ratios[i];
+    out_ << '\n' << std::flush;
+  }
+
+ private:
+  std::ofstream out_;
+  std::string benchmark_;
+  int threads_;
+  bool contend_;
+  bool ok_ = true;
+};
 
 }  // namespace fergen::bench
