@@ -21,6 +21,7 @@
 #include "cpu_bench.hpp"
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -127,24 +128,32 @@ int main(int argc, char** argv) {
   fergen::bench::paired_csv csv(o.csv, "bench_backbones " + o.size, o.threads, competitor.running());
   if (!csv.ok()) return 2;
 
-  fergen::bench::peer_session peer(o.python + " " + o.script + " " + std::to_string(o.threads) + " " + o.size);
   std::vector<std::string> names;
   std::vector<input_geometry> inputs;
   std::vector<result> results;
+  bool peer_failed = false;
   for (const auto b : fergen::models::all_backbones) {
     const std::string name(fergen::models::to_string(b));
     if (!o.only.empty() && o.only != name) continue;
     names.push_back(name);
     const input_geometry g = geometry_of(b, size);
     inputs.push_back(g);
+    // A peer per network, as fergen's side builds each in turn: a process that had run another network first
+    // starts this one warmed (Inception-V3's first training round: 0.49 s per batch in a fresh peer, 0.43 s after
+    // VGG-16), and --only would then change the figures.
+    fergen::bench::peer_session peer(o.python + " " + o.script + " " + std::to_string(o.threads) + " " + o.size);
+    const std::optional<double> peer_params = peer.ask(name + " params");  // waits until the peer is ready
     results.push_back(fergen::models::with_backbone<B>(
         b, size, {.num_classes = classes, .in_channels = g.channels, .transform_input = false},
         [&](auto& net) { return measure(net, name, g, o, peer); }));
     const result& r = results.back();
-    std::fprintf(stderr, "  %s: fergen train %.3f s/batch, inference %.3f s/batch; PyTorch %.3f, %.3f\n",
-                 name.c_str(), r.train.ours, r.infer.ours, r.train.theirs.value_or(0.0), r.infer.theirs.value_or(0.0));
+    std::fprintf(stderr, "  %s (PyTorch's: %.0f parameters): fergen train %.3f s/batch, inference %.3f s/batch; "
+                 "PyTorch %.3f, %.3f\n",
+                 name.c_str(), peer_params.value_or(0.0), r.train.ours, r.infer.ours, r.train.theirs.value_or(0.0),
+                 r.infer.theirs.value_or(0.0));
+    peer_failed = peer_failed || !peer.alive();
   }
-  if (!peer.alive())
+  if (peer_failed)
     std::printf("(PyTorch peer unavailable or failed: its rows say so; install python3-torch and "
                 "python3-torchvision)\n");
 

@@ -3,10 +3,12 @@ momentum 0.9) and inference (eval mode, no_grad), timed as the C++ side times th
 
     torch_backbones.py THREADS SIZE
 
-It stays up and answers one request per line of stdin: "MODEL train SECONDS" or "MODEL infer SECONDS" (MODEL vgg16,
-resnet50 or inception_v3) -> one line, the median seconds per batch over about SECONDS, after one warm-up call on
-the first request of each. bench_backbones alternates rounds of its own measurement with these requests. One
-network is held at a time: a request for another builds it (seed 0). It ends when stdin closes.
+It stays up and answers one request per line of stdin, one number per line of stdout: "MODEL params" (MODEL
+vgg16, resnet50 or inception_v3) -> the network's parameter count, once it is built (bench_backbones asks first,
+so that importing torch and building the network do not overlap its own measurement); "MODEL train SECONDS" /
+"MODEL infer SECONDS" -> the median seconds per batch over about SECONDS, after one warm-up call on the first
+request of each. bench_backbones alternates rounds of its own measurement with these requests. One network is held
+at a time: a request for another builds it (seed 0). It ends when stdin closes.
 
 SIZE full: torchvision's VGG-16, ResNet-50 and Inception-V3 (no auxiliary head), batch 8, 3x160x160.
 SIZE small: twins of fergen's small presets (models/backbones.hpp), as `fergen demo` trains them: batch 16, gray
@@ -132,12 +134,17 @@ class Workloads:
 current_name, current, warmed = None, None, set()
 for line in iter(sys.stdin.readline, ""):
     request = line.split()
-    if len(request) != 3 or request[0] not in ("vgg16", "resnet50", "inception_v3") or request[1] not in ("train", "infer"):
+    known = len(request) >= 2 and request[0] in ("vgg16", "resnet50", "inception_v3")
+    if not (known and (request[1:] == ["params"] or (len(request) == 3 and request[1] in ("train", "infer")))):
         sys.exit(f"torch_backbones.py: unknown request {line.strip()!r}")
-    name, kind, seconds = request[0], request[1], float(request[2])
+    name, kind = request[0], request[1]
     if name != current_name:
         current = None  # the previous network's memory goes before the next is built
         current_name, current = name, Workloads(name)
+    if kind == "params":
+        print(sum(p.numel() for p in current.net.parameters()), flush=True)
+        continue
+    seconds = float(request[2])
     call = current.train_step if kind == "train" else current.inference
     print(timed(call, seconds, 0 if (name, kind) in warmed else 1), flush=True)
     warmed.add((name, kind))

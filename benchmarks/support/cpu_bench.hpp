@@ -34,7 +34,7 @@ inline std::string cpu_model() {
   return "unknown processor";
 }
 
-// The lines every CPU benchmark prints under its title: processor, kernels, threads.
+// The lines every CPU benchmark prints under its title: processor, kernels, threads, OpenMP's waiting.
 inline void print_machine(int threads) {
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
   std::printf("machine: %s, %u hardware threads; fergen threads %d\n", cpu_model().c_str(),
@@ -48,6 +48,12 @@ inline void print_machine(int threads) {
   std::printf("; built without oneDNN");
 #endif
   std::printf("\n");
+  // How OpenMP threads wait between kernels (both sides use libgomp, and the peer inherits this environment): on a
+  // busy machine the figures depend on it (README, Benchmarks).
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  const char* spin = std::getenv("GOMP_SPINCOUNT");
+  std::printf("OpenMP waiting: OMP_WAIT_POLICY=%s, GOMP_SPINCOUNT=%s\n", policy ? policy : "(unset)",
+              spin ? spin : "(unset)");
 }
 
 // --kernels NAME: the choice of backend/cpu/kernels.hpp for fergen's side. False for an unknown name.
