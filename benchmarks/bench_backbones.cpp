@@ -82,15 +82,10 @@ result measure(Net& net, const std::string& name, const input_geometry& g, const
     auto ctx = fergen::context<B>::eval();
     net.forward(ctx, x);
   };
-  const auto measured = [&](const auto& call) {
-    return [&](double seconds, int warmups) {
-      return fergen::bench::median_seconds(call, seconds, warmups, fergen::bench::round_calls);
-    };
-  };
   // One warm-up call, not the default two: as the peer.
   result r;
-  r.train = fergen::bench::paired_rounds(measured(train_step), 1, peer, name + " train", o.seconds, o.rounds);
-  r.infer = fergen::bench::paired_rounds(measured(inference), 1, peer, name + " infer", o.seconds, o.rounds);
+  r.train = fergen::bench::paired_rounds(train_step, 1, peer, name + " train", o.seconds, o.rounds);
+  r.infer = fergen::bench::paired_rounds(inference, 1, peer, name + " infer", o.seconds, o.rounds);
   return r;
 }
 

@@ -145,13 +145,8 @@ int main(int argc, char** argv) {
     const auto out = net.forward(ctx, xt, t_same, labels);
     xt = fergen::ops::diffusion_steps<B>::reverse_step(ctx, xt, out, coefficients, {}, 0);
   };
-  const auto measured = [&](const auto& step) {
-    return [&](double s, int warmups) {
-      return fergen::bench::median_seconds(step, s, warmups, fergen::bench::round_calls);
-    };
-  };
-  const auto train = fergen::bench::paired_rounds(measured(train_step), 2, peer, "train", seconds, rounds);
-  const auto denoise = fergen::bench::paired_rounds(measured(denoise_step), 2, peer, "denoise", seconds, rounds);
+  const auto train = fergen::bench::paired_rounds(train_step, 2, peer, "train", seconds, rounds);
+  const auto denoise = fergen::bench::paired_rounds(denoise_step, 2, peer, "denoise", seconds, rounds);
 
   const auto images = static_cast<double>(batch);
   std::printf("parameters: fergen %lld, PyTorch %.0f\n\n", static_cast<long long>(params), peer_params.value_or(0.0));

@@ -14,12 +14,9 @@ SIZE full: torchvision's VGG-16, ResNet-50 and Inception-V3 (no auxiliary head),
 SIZE small: twins of fergen's small presets (models/backbones.hpp), as `fergen demo` trains them: batch 16, gray
 1x48x48 (Inception-V3 small 1x107x107). The twins are torchvision's own classes with fergen's widths; their
 parameter counts equal fergen's (679,111, 509,975 and 346,059 with 3 input channels).
-
 """
 import functools
-import statistics
 import sys
-import time
 
 import torch
 import torchvision
@@ -28,20 +25,11 @@ from torchvision.models import inception as tv_inception
 from torchvision.models.resnet import Bottleneck, ResNet
 from torchvision.models.vgg import VGG, make_layers
 
+from torch_timing import timed  # benchmarks/, the script's own folder
+
 torch.set_num_threads(int(sys.argv[1]))
 SIZE_NAME = sys.argv[2]
 CLASSES = 7
-
-
-def timed(fn, seconds, warmups):
-    for _ in range(warmups):  # allocations, oneDNN primitive creation
-        fn()
-    samples, start = [], time.perf_counter()
-    while len(samples) < 3 or (time.perf_counter() - start < seconds and len(samples) < 1000):
-        t = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t)
-    return statistics.median(samples)
 
 
 def vgg16_small(in_channels):

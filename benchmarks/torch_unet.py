@@ -6,32 +6,19 @@ SECONDS, after two warm-up calls on the first request of each. bench_unet altern
 with these requests. It ends when stdin closes.
 Usage: torch_unet.py THREADS BATCH SIZE BASE MULT RES_BLOCKS GROUPS CLASSES"""
 import os
-import statistics
 import sys
-import time
 
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
 from unet_torch import UNet  # noqa: E402
+from torch_timing import timed  # noqa: E402  (benchmarks/, the script's own folder)
 
 threads, batch, size, base = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 mult = tuple(int(m) for m in sys.argv[5].split(","))
 res_blocks, groups, classes = int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
 torch.set_num_threads(threads)
 torch.manual_seed(0)
-
-
-def timed(fn, seconds, warmups):
-    for _ in range(warmups):
-        fn()
-    samples, start = [], time.perf_counter()
-    while len(samples) < 3 or (time.perf_counter() - start < seconds and len(samples) < 1000):
-        t = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t)
-    return statistics.median(samples)
-
 
 model = UNet(image_channels=1, image_size=size, base_channels=base, channel_mult=mult, res_blocks=res_blocks,
              groups=groups, classes=classes)

@@ -33,6 +33,12 @@ namespace fergen::bench {
 
 // --- timing --------------------------------------------------------------------------------------------------
 
+// The middle value, the upper of the two middle ones for an even count (every benchmark's medians are this one).
+inline double median_of(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
 // Median seconds per call after `warmups` untimed calls (first-touch allocation, caches, cuDNN's algorithm
 // choice), over at least 3 calls and about `seconds` in total, at most `max_calls`. The median rather than the
 // mean: on a shared machine one call that waited for the CPU should not move the figure. `finish` runs after
@@ -54,8 +60,7 @@ inline double median_seconds(const std::function<void()>& call, double seconds, 
     if (finish) finish();
     samples.push_back(since(t));
   }
-  std::sort(samples.begin(), samples.end());
-  return samples[samples.size() / 2];
+  return median_of(std::move(samples));
 }
 
 // --- numbers in text -----------------------------------------------------------------------------------------
@@ -311,24 +316,18 @@ struct paired_row {
   std::vector<double> round_ratios;
 };
 
-inline double median_of(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const std::size_t n = values.size();
-  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
-// ours(seconds, warmups): our median seconds per call over about `seconds` after `warmups` untimed calls (only
-// the first round warms up), at most round_calls calls. The peer is asked "<request> <seconds>", warms up on its
-// first request of a workload, and bounds its calls the same way. A round is bounded by its time, not by a count
-// of calls: fifty 5-millisecond calls would be a quarter-second sample of a drifting machine.
+// Each of our rounds is median_seconds of `call` over seconds / rounds, at most round_calls calls, the first
+// round after `warmups` untimed calls. The peer is asked "<request> <seconds>", warms up on its first request of a
+// workload, and bounds its calls the same way. A round is bounded by its time, not by a count of calls: fifty
+// 5-millisecond calls would be a quarter-second sample of a drifting machine.
 inline constexpr std::size_t round_calls = 1000;
-inline paired_row paired_rounds(const std::function<double(double seconds, int warmups)>& ours, int warmups,
-                                peer_session& peer, const std::string& request, double seconds, int rounds) {
+inline paired_row paired_rounds(const std::function<void()>& call, int warmups, peer_session& peer,
+                                const std::string& request, double seconds, int rounds) {
   rounds = std::max(rounds, 1);
   const double each = seconds / rounds;
   std::vector<double> mine, theirs;
   for (int r = 0; r < rounds; ++r) {
-    mine.push_back(ours(each, r == 0 ? warmups : 0));
+    mine.push_back(median_seconds(call, each, r == 0 ? warmups : 0, round_calls));
     if (const auto t = peer.ask(request + " " + std::to_string(each))) theirs.push_back(*t);
   }
   paired_row row;

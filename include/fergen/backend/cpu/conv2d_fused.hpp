@@ -35,8 +35,8 @@ struct conv2d_fused<cpu<T>> {
       const T* gamma = n->weight ? n->weight->data() : nullptr;
       const T* beta = n->bias ? n->bias->data() : nullptr;
       for (std::int64_t c = 0; c < channels; ++c) {
-        const cpu_batch_norm::channel_constants<T> k(n->mean->data()[c], norm::running_invstd(n->var->data()[c], n->eps),
-                                                     gamma, beta, c);
+        const double invstd = norm::running_invstd(n->var->data()[c], n->eps);
+        const cpu_batch_norm::channel_constants<T> k(n->mean->data()[c], invstd, gamma, beta, c);
         mean[c] = k.m;
         scale[c] = k.a;
         shift[c] = k.b;
