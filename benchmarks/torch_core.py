@@ -3,25 +3,18 @@
 Reads the work list as lines on stdin ("gemm M N K" / "conv N C H W OC KH KW SH SW PH PW"), prints one line
 per item: the median seconds per run. Runs with the thread count given as argv[1] (the C++ side uses the same).
 """
-import statistics
 import sys
-import time
 
 import torch
+
+import torch_timing  # benchmarks/, the script's own folder
 
 torch.set_num_threads(int(sys.argv[1]))
 min_seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
 
 
 def timed(fn):
-    fn()  # warm-up: allocations, oneDNN primitive creation
-    fn()
-    samples, start = [], time.perf_counter()
-    while len(samples) < 3 or (time.perf_counter() - start < min_seconds and len(samples) < 50):
-        t = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t)
-    return statistics.median(samples)
+    return torch_timing.timed(fn, min_seconds, warmups=2, max_calls=50)
 
 
 for line in sys.stdin:
